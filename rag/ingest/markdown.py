@@ -1,0 +1,128 @@
+"""Parser for Markdown articles: `# Title`, `##`/`###` sections, `-` bullets with the same trailing
+markers, the first paragraph as the direct answer, and references either in YAML front matter
+(`references: [{type, title, journal, year}]`) or as a `## References` list ("Guideline: Title. Journal, 2020").
+"""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from rag.documents import Reference
+from rag.ingest.builder import ArticleBuilder, ArticleError
+
+_HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
+_BULLET = re.compile(r"^(?P<indent>\s*)(?:[-*+•]|\d+[.)])\s+(?P<text>.*)$")
+_REF_LINE = re.compile(
+    r"^(?:(?P<type>Guideline|Research|Review)\s*[:\-–]\s*)?(?P<title>.+?)[.?]\s+(?P<journal>[^.]+?),?\s*(?P<year>(?:18|19|20)\d{2})\.?$",
+    re.I,
+)
+_INLINE = re.compile(r"(\*\*|__|`)")
+
+
+def _plain(text: str) -> str:
+    """Drop inline emphasis and turn [label](url) links into their label."""
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
+    return _INLINE.sub("", text).strip()
+
+
+def _front_matter(text: str) -> tuple[dict, str]:
+    if not text.startswith("---"):
+        return {}, text
+    parts = text.split("\n---", 1)
+    if len(parts) < 2:
+        raise ArticleError("YAML front matter is not closed by a '---' line")
+    try:
+        meta = yaml.safe_load(parts[0][3:]) or {}
+    except yaml.YAMLError as exc:
+        raise ArticleError(f"YAML front matter does not parse: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ArticleError("YAML front matter must be a mapping")
+    return meta, parts[1].split("\n", 1)[1] if "\n" in parts[1] else ""
+
+
+def _references_from_meta(items: object) -> list[Reference]:
+    refs = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and item.get("title"):
+            year = item.get("year")
+            refs.append(
+                Reference(
+                    number=len(refs) + 1,
+                    type=str(item.get("type", "Research")).capitalize(),
+                    title=str(item["title"]).strip(),
+                    journal=str(item.get("journal", "")).strip(),
+                    year=int(year) if str(year).isdigit() else None,
+                )
+            )
+    return refs
+
+
+def _reference_from_line(line: str, number: int) -> Reference:
+    m = _REF_LINE.match(line)
+    if not m:
+        return Reference(number=number, type="Research", title=line.rstrip("."))
+    return Reference(
+        number=number,
+        type=(m.group("type") or "Research").capitalize(),
+        title=m.group("title").strip(),
+        journal=m.group("journal").strip(),
+        year=int(m.group("year")),
+    )
+
+
+def parse_markdown(text: str, builder: ArticleBuilder) -> None:
+    meta, body = _front_matter(text)
+    if meta.get("date") is not None:
+        builder.date = str(meta["date"])
+    if meta.get("title"):
+        builder.title = str(meta["title"])
+    builder.references = _references_from_meta(meta.get("references"))
+
+    in_refs = False
+    para: list[str] = []
+    top_indent: int | None = None
+
+    def flush() -> None:
+        nonlocal para
+        if para:
+            builder.paragraph(_plain(" ".join(para)))
+            para = []
+
+    for raw in body.expandtabs(4).splitlines():
+        line = raw.strip()
+        if not line:
+            flush()
+            continue
+        h = _HEADING.match(line)
+        if h:
+            flush()
+            level, heading = len(h.group("hashes")), _plain(h.group("text"))
+            if level == 1 and not builder.title:
+                builder.title = heading
+                continue
+            in_refs = heading.lower().rstrip(":") in {"references", "sources", "bibliography"}
+            if not in_refs:
+                builder.heading(heading, 1 if level <= 2 else 2)
+            continue
+        if not builder.title:
+            builder.title = _plain(line)  # no '# ' heading: the first line is the title
+            continue
+        b = _BULLET.match(raw)
+        if in_refs:
+            item = _plain(b.group("text") if b else line)
+            builder.references.append(_reference_from_line(item, len(builder.references) + 1))
+            continue
+        if b:
+            flush()
+            indent = len(b.group("indent"))
+            if top_indent is None or indent <= top_indent:
+                top_indent = indent
+            builder.bullet(_plain(b.group("text")), 1 if indent > top_indent else 0)
+            continue
+        if raw[:1].isspace() and builder.in_bullet and not para:
+            builder.bullet_continue(_plain(line))
+            continue
+        para.append(line)
+    flush()

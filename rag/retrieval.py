@@ -1,0 +1,102 @@
+"""Finding the chunks that answer a question: dense (FAISS) and lexical (BM25) candidates, fused by
+reciprocal rank, then limited per article so one long article cannot crowd out the rest.
+
+Fusion orders the hits; the dense cosine of each hit is kept beside it because rank scores say nothing
+about *how well* the best chunk matches, and that is what the abstention decision needs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.documents import Hit
+from rag.embedding import Embedder
+from rag.store import IndexStore
+from rag.text import terms
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass
+class Retrieval:
+    hits: list[Hit]
+    query_vector: np.ndarray
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def best_dense(self) -> float:
+        return max((h.dense for h in self.hits), default=0.0)
+
+    def articles(self) -> list[str]:
+        return list(dict.fromkeys(h.chunk.article_id for h in self.hits))
+
+
+class Retriever:
+    def __init__(self, store: IndexStore, embedder: Embedder, candidates: int = 50, rrf_k: int = 60):
+        self.store = store
+        self.embedder = embedder
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+
+    def dense(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
+        k = min(k, self.store.index.ntotal)
+        if k <= 0:
+            return []
+        scores, ids = self.store.index.search(qvec, k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+        tokens = [t for t in terms(query) if t in self.store.vocab]
+        if not tokens:
+            return []
+        k = min(k, len(self.store.bm25_ids))
+        docs, scores = self.store.bm25.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        return [(int(self.store.bm25_ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+    def search(self, query: str, top_k: int = 8, per_article: int = 3, mode: str = "hybrid") -> Retrieval:
+        if mode not in MODES:
+            raise ValueError(f"retriever must be one of {', '.join(MODES)}")
+        t0 = time.perf_counter()
+        qvec = self.embedder.encode_query(query)
+        t1 = time.perf_counter()
+        dense = self.dense(qvec, self.candidates) if mode != "bm25" else []
+        t2 = time.perf_counter()
+        lexical = self.lexical(query, self.candidates) if mode != "dense" else []
+        t3 = time.perf_counter()
+
+        fused: dict[int, float] = {}
+        for ranking in (dense, lexical):
+            for rank, (cid, _) in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        cosine = dict(dense)
+        bm25 = dict(lexical)
+        order = sorted(fused, key=lambda c: (-fused[c], -cosine.get(c, 0.0)))
+
+        # Per-article cap while walking down the fused ranking.
+        chunks = self.store.chunks(order[: max(top_k * 4, 40)])
+        kept: list[int] = []
+        per: dict[str, int] = {}
+        for cid in order:
+            chunk = chunks.get(cid)
+            if chunk is None:
+                continue
+            if per.get(chunk.article_id, 0) >= per_article:
+                continue
+            per[chunk.article_id] = per.get(chunk.article_id, 0) + 1
+            kept.append(cid)
+            if len(kept) >= top_k:
+                break
+        hits = []
+        for rank, cid in enumerate(kept):
+            if cid not in cosine:  # found by BM25 only: still measure how close it is to the question
+                cosine[cid] = float(self.store.vector(cid) @ qvec[0])
+            hits.append(Hit(chunks[cid], fused[cid], cosine[cid], bm25.get(cid, 0.0), rank + 1))
+        t4 = time.perf_counter()
+        return Retrieval(
+            hits,
+            qvec,
+            {"embed": (t1 - t0) * 1e3, "dense": (t2 - t1) * 1e3, "bm25": (t3 - t2) * 1e3, "fuse": (t4 - t3) * 1e3},
+        )

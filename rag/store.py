@@ -1,0 +1,321 @@
+"""The index on disk: FAISS vectors, SQLite metadata, a BM25 index and a manifest, one generation a build.
+
+Layout of an index folder:
+
+    index/CURRENT                 the name of the generation in use (replaced atomically)
+    index/gen-<time>-<pid>/       vectors.faiss, meta.sqlite, bm25/, manifest.json
+
+A build writes a whole generation under a temporary name and renames it into place, then swaps CURRENT,
+so a reader never sees half an index. The manifest records the model, dimension and chunker settings
+(opening with another model is refused with the command to rebuild) and a SHA-256 of every file (a
+damaged generation is refused, not half-read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+from rag.documents import Article, Chunk, Reference
+from rag.text import terms
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+FILES = ("vectors.faiss", "meta.sqlite", "bm25_ids.npy")
+HNSW_ABOVE = 200_000  # exact search stays under ~10 ms below this; above it, an approximate index
+
+SCHEMA = """
+CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL, answer TEXT NOT NULL, date TEXT,
+                       path TEXT, format TEXT, content_hash TEXT NOT NULL);
+CREATE TABLE refs (article_id TEXT NOT NULL, number INTEGER NOT NULL, type TEXT, title TEXT,
+                   journal TEXT, year INTEGER, PRIMARY KEY (article_id, number));
+CREATE TABLE chunks (id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
+                     kind TEXT NOT NULL, section TEXT, text TEXT NOT NULL, units TEXT NOT NULL);
+CREATE TABLE chunk_refs (chunk_id INTEGER NOT NULL, ref_number INTEGER NOT NULL);
+CREATE INDEX chunks_article ON chunks(article_id);
+CREATE INDEX chunk_refs_chunk ON chunk_refs(chunk_id);
+"""
+
+
+class IndexProblem(RuntimeError):
+    """Base of the errors a user sees when an index cannot be used; each says what to do."""
+
+
+class IndexNotFound(IndexProblem):
+    pass
+
+
+class IndexMismatch(IndexProblem):
+    pass
+
+
+class IndexCorrupt(IndexProblem):
+    pass
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    return f"rebuild it with: rag index build --corpus CORPUS_DIR --index {index_dir}"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_faiss_index(dimension: int, n: int) -> faiss.Index:
+    """Exact inner product (= cosine on normalised vectors) for libraries up to a few hundred thousand
+    chunks; HNSW above that. Wrapped in an id map so chunk ids are our stable 63-bit ids."""
+    base = faiss.IndexFlatIP(dimension) if n <= HNSW_ABOVE else faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+    return faiss.IndexIDMap2(base)
+
+
+def write_generation(
+    index_dir: Path,
+    articles: list[Article],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    model: dict,
+    chunker: dict,
+    build_seconds: float,
+) -> Path:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 100000:05d}"
+    tmp = index_dir / f".tmp-{name}"
+    tmp.mkdir()
+    try:
+        ids = np.array([c.id for c in chunks], dtype=np.int64)
+        index = make_faiss_index(int(model["dimension"]), len(chunks))
+        if len(chunks):
+            index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        faiss.write_index(index, str(tmp / "vectors.faiss"))
+
+        db = sqlite3.connect(tmp / "meta.sqlite")
+        with db:
+            db.executescript(SCHEMA)
+            db.executemany(
+                "INSERT INTO articles VALUES (?,?,?,?,?,?,?)",
+                [(a.id, a.title, a.answer, a.date, a.path, a.format, a.content_hash) for a in articles],
+            )
+            db.executemany(
+                "INSERT INTO refs VALUES (?,?,?,?,?,?)",
+                [(a.id, r.number, r.type, r.title, r.journal, r.year) for a in articles for r in a.references],
+            )
+            db.executemany(
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
+                [(c.id, c.article_id, c.ordinal, c.kind, c.section, c.text, json.dumps(c.units)) for c in chunks],
+            )
+            db.executemany("INSERT INTO chunk_refs VALUES (?,?)", [(c.id, r) for c in chunks for r in c.refs])
+        db.close()
+
+        np.save(tmp / "bm25_ids.npy", ids)
+        bm25 = bm25s.BM25()
+        bm25.index([terms(c.embed_text) or ["_"] for c in chunks] or [["_"]], show_progress=False)
+        bm25.save(str(tmp / "bm25"))
+
+        files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "generation": name,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "build_seconds": round(build_seconds, 3),
+            "model": model,
+            "chunker": chunker,
+            "counts": {
+                "articles": len(articles),
+                "chunks": len(chunks),
+                "references": sum(len(a.references) for a in articles),
+            },
+            "articles": {
+                a.id: {"content_hash": a.content_hash, "path": a.path,
+                       "chunks": sum(1 for c in chunks if c.article_id == a.id)}
+                for a in articles
+            },
+            "files": files,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        _fsync_tree(tmp)
+        final = index_dir / name
+        os.rename(tmp, final)
+        pointer = index_dir / f".{CURRENT}.tmp"
+        pointer.write_text(name + "\n")
+        with pointer.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(pointer, index_dir / CURRENT)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(index_dir, keep={name})
+    return index_dir / name
+
+
+def _prune(index_dir: Path, keep: set[str], keep_previous: int = 1) -> None:
+    """Keep the new generation and the one before it (a fallback); remove older ones and stale temps."""
+    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir() and p.name not in keep),
+                  key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in gens[keep_previous:]:
+        shutil.rmtree(old, ignore_errors=True)
+    for stale in index_dir.glob(".tmp-gen-*"):
+        if stale.name[5:] not in keep:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def current_generation(index_dir: Path) -> Path:
+    if not index_dir.is_dir():
+        raise IndexNotFound(f"index folder not found: {index_dir} ({rebuild_hint(index_dir)})")
+    pointer = index_dir / CURRENT
+    if not pointer.is_file():
+        raise IndexNotFound(f"no index has been built in {index_dir} ({rebuild_hint(index_dir)})")
+    gen = index_dir / pointer.read_text().strip()
+    if not gen.is_dir():
+        raise IndexCorrupt(f"{pointer} names {gen.name}, which does not exist ({rebuild_hint(index_dir)})")
+    return gen
+
+
+def read_manifest(gen: Path) -> dict:
+    try:
+        manifest = json.loads((gen / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(f"manifest of {gen} is missing or unreadable ({exc})") from None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"index {gen} has format version {manifest.get('format_version')}, this program reads "
+            f"version {FORMAT_VERSION}"
+        )
+    return manifest
+
+
+class IndexStore:
+    """A read-only view of one generation, safe to share between the threads of the chat server."""
+
+    def __init__(self, gen: Path, manifest: dict, index: faiss.Index, db: sqlite3.Connection,
+                 bm25: bm25s.BM25, bm25_ids: np.ndarray):
+        self.path = gen
+        self.manifest = manifest
+        self.index = index
+        self._db = db
+        self._lock = threading.Lock()
+        self.bm25 = bm25
+        self.bm25_ids = bm25_ids
+        self.vocab = set(bm25.vocab_dict) if getattr(bm25, "vocab_dict", None) else set()
+        with self._lock:
+            rows = db.execute("SELECT id, title, answer FROM articles ORDER BY id").fetchall()
+        self.titles = {r[0]: r[1] for r in rows}
+        self.answers = {r[0]: r[2] for r in rows}
+
+    @classmethod
+    def open(cls, index_dir: Path, model_id: str | None = None, dimension: int | None = None,
+             verify: bool = True) -> "IndexStore":
+        index_dir = Path(index_dir)
+        gen = current_generation(index_dir)
+        manifest = read_manifest(gen)
+        check_compatible(manifest, index_dir, model_id, dimension)
+        if verify:
+            for rel, digest in manifest.get("files", {}).items():
+                path = gen / rel
+                if not path.is_file():
+                    raise IndexCorrupt(f"index file missing: {path} ({rebuild_hint(index_dir)})")
+                if sha256_file(path) != digest:
+                    raise IndexCorrupt(f"index file damaged (checksum differs): {path} ({rebuild_hint(index_dir)})")
+        try:
+            index = faiss.read_index(str(gen / "vectors.faiss"))
+            db = sqlite3.connect(f"file:{gen / 'meta.sqlite'}?mode=ro", uri=True, check_same_thread=False)
+            db.execute("SELECT count(*) FROM chunks").fetchone()
+            bm25 = bm25s.BM25.load(str(gen / "bm25"))
+            bm25_ids = np.load(gen / "bm25_ids.npy")
+        except Exception as exc:
+            raise IndexCorrupt(f"index in {gen} cannot be read ({type(exc).__name__}: {exc}); {rebuild_hint(index_dir)}") from None
+        if index.d != manifest["model"]["dimension"]:
+            raise IndexCorrupt(f"vectors in {gen} have dimension {index.d}, manifest says {manifest['model']['dimension']}")
+        if index.ntotal != manifest["counts"]["chunks"]:
+            raise IndexCorrupt(f"{gen} holds {index.ntotal} vectors for {manifest['counts']['chunks']} chunks")
+        return cls(gen, manifest, index, db, bm25, bm25_ids)
+
+    # -- metadata -------------------------------------------------------------------------------------
+    def _rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def chunks(self, ids: list[int]) -> dict[int, Chunk]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._rows(
+            f"SELECT id, article_id, ordinal, kind, section, text, units FROM chunks WHERE id IN ({marks})",
+            tuple(int(i) for i in ids),
+        )
+        out = {}
+        for cid, aid, ordinal, kind, section, text, units in rows:
+            units = json.loads(units)
+            refs = sorted({m for u in units for m in u["markers"]})
+            out[cid] = Chunk(cid, aid, ordinal, kind, self.titles.get(aid, aid), section, text, units, refs)
+        return out
+
+    def article_chunks(self, article_id: str) -> list[Chunk]:
+        ids = [r[0] for r in self._rows("SELECT id FROM chunks WHERE article_id=? ORDER BY ordinal", (article_id,))]
+        found = self.chunks(ids)
+        return [found[i] for i in ids]
+
+    def references(self, article_id: str) -> dict[int, Reference]:
+        rows = self._rows("SELECT number, type, title, journal, year FROM refs WHERE article_id=?", (article_id,))
+        return {r[0]: Reference(*r) for r in rows}
+
+    def vector(self, chunk_id: int) -> np.ndarray:
+        return self.index.reconstruct(int(chunk_id))
+
+    def info(self) -> dict:
+        m = self.manifest
+        return {"generation": m["generation"], "built_at": m["built_at"], "model": m["model"]["id"],
+                "dimension": m["model"]["dimension"], **m["counts"]}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def check_compatible(manifest: dict, index_dir: Path, model_id: str | None, dimension: int | None) -> None:
+    built = manifest["model"]
+    if model_id is not None and built["id"] != model_id:
+        raise IndexMismatch(
+            f"index in {index_dir} was built with model {built['id']!r} but the configured model is "
+            f"{model_id!r}; {rebuild_hint(index_dir)} (or set RAG_MODEL back to {built['spec']!r})"
+        )
+    if dimension is not None and built["dimension"] != dimension:
+        raise IndexMismatch(
+            f"index in {index_dir} has {built['dimension']}-dimensional vectors but the model gives "
+            f"{dimension}; {rebuild_hint(index_dir)}"
+        )
+
+
+def manifest_summary(manifest: dict) -> dict:
+    return {k: manifest[k] for k in ("generation", "built_at", "build_seconds", "model", "chunker", "counts")}
+
+
+__all__ = [
+    "IndexStore", "IndexProblem", "IndexNotFound", "IndexMismatch", "IndexCorrupt", "write_generation",
+    "current_generation", "read_manifest",
+]

@@ -1,0 +1,75 @@
+"""Shared fixtures: the real bundled model, real indexes built on disk from real article files."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURE_CORPUS = FIXTURES / "corpus"
+SHIPPED_CORPUS = ROOT / "corpus"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def settings():
+    from rag.config import Settings
+
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def embedder(settings):
+    from rag.embedding import Embedder
+
+    return Embedder(settings.model, settings.batch_size)
+
+
+@pytest.fixture(scope="session")
+def fixture_index(tmp_path_factory, settings, embedder) -> Path:
+    from rag.pipeline import build_index
+
+    index_dir = tmp_path_factory.mktemp("fixture-index")
+    build_index(FIXTURE_CORPUS, index_dir, settings, embedder=embedder)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def pipeline(fixture_index, settings, embedder):
+    from rag.pipeline import Pipeline
+
+    return Pipeline.open(settings, fixture_index, embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def shipped_index(tmp_path_factory, settings, embedder) -> Path:
+    from rag.pipeline import build_index
+
+    index_dir = tmp_path_factory.mktemp("shipped-index")
+    build_index(SHIPPED_CORPUS, index_dir, settings, embedder=embedder)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def shipped(shipped_index, settings, embedder):
+    from rag.pipeline import Pipeline
+
+    return Pipeline.open(settings, shipped_index, embedder=embedder)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
