@@ -18,6 +18,8 @@ app = typer.Typer(help="Cited answers to clinical questions from a library of ar
                   no_args_is_help=True, add_completion=False)
 index_app = typer.Typer(help="Build and inspect the search index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+eval_app = typer.Typer(help="Gold questions: check them against the corpus.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
 
 out = Console()
 err = Console(stderr=True)
@@ -145,6 +147,30 @@ def serve(
 
     err.print(f"Index loaded in {time.perf_counter() - started:.1f} s: {pipeline.info()}", highlight=False)
     launch(pipeline, host=settings.host, port=settings.port)
+
+
+@eval_app.command("validate")
+def eval_validate(
+    gold: Path = typer.Argument(..., help="Gold questions, one JSON object a line."),
+    corpus: Path = typer.Option(Path("corpus"), help="The corpus the gold articles ids refer to."),
+    conversations: Optional[Path] = typer.Option(None, help="Conversations file (JSONL) to check as well."),
+    strict: bool = typer.Option(False, help="Also require every optional field, 2-5 key facts, references in every article."),
+) -> None:
+    """Check a gold file: schema, that every gold article exists, that every key fact is in a gold article."""
+    from rag.gold import GoldError, validate
+
+    if not corpus.is_dir():
+        _fail(f"corpus folder not found: {corpus}")
+    try:
+        report = validate(corpus, gold, conversations, strict=strict)
+    except GoldError as exc:
+        _fail(str(exc))
+    for problem in report.problems:
+        out.print(problem, highlight=False, markup=False, soft_wrap=True)
+    out.print(json.dumps(report.counts), highlight=False, markup=False, soft_wrap=True)
+    if not report.ok:
+        _fail(f"{len(report.problems)} problems found")
+    out.print("gold file OK", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover
