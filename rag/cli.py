@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+import typer.core
 from rich.console import Console
 
 from rag.config import load_settings
@@ -18,7 +19,19 @@ app = typer.Typer(help="Cited answers to clinical questions from a library of ar
                   no_args_is_help=True, add_completion=False)
 index_app = typer.Typer(help="Build and inspect the search index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
-eval_app = typer.Typer(help="Gold questions: check them against the corpus.", no_args_is_help=True)
+
+
+class _EvalGroup(typer.core.TyperGroup):
+    """`rag eval GOLD.jsonl ...` runs an evaluation; `rag eval validate|compare ...` are subcommands."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(cls=_EvalGroup, no_args_is_help=True,
+                       help="Evaluate against gold answers: rag eval GOLD.jsonl --index DIR; also validate, compare.")
 app.add_typer(eval_app, name="eval")
 
 out = Console()
@@ -147,6 +160,93 @@ def serve(
 
     err.print(f"Index loaded in {time.perf_counter() - started:.1f} s: {pipeline.info()}", highlight=False)
     launch(pipeline, host=settings.host, port=settings.port)
+
+
+@eval_app.command("run")
+def eval_run(
+    gold: Path = typer.Argument(..., help="Gold questions, one JSON object a line (see README)."),
+    index: Optional[Path] = typer.Option(None, help="Index folder. Default: index/"),
+    conversations: Optional[Path] = typer.Option(None, help="Conversations (JSONL) to score follow-ups."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Report folder. Default: eval/reports/<timestamp>/"),
+    retriever: str = typer.Option("hybrid", help="Headline retriever: hybrid, dense or bm25. All three are reported."),
+    config: Optional[Path] = typer.Option(None, help="A rag.toml settings file."),
+) -> None:
+    """Run every gold question through the chat's own pipeline and write metrics, a report and plots."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rag.evaluate import metrics, run_conversations, run_gold
+    from rag.gold import GoldError, load_conversations, load_gold
+    from rag.pipeline import Pipeline
+    from rag.report import write_report
+    from rag.retrieval import MODES
+    from rag.store import IndexProblem
+
+    if retriever not in MODES:
+        _fail(f"--retriever must be one of: {', '.join(MODES)}", 2)
+    settings = load_settings(config).with_overrides(index_dir=index)
+    try:
+        questions = load_gold(gold)
+        convs = load_conversations(conversations) if conversations else []
+    except GoldError as exc:
+        _fail(str(exc))
+    try:
+        pipeline = Pipeline.open(settings)
+    except IndexProblem as exc:
+        _fail(str(exc))
+    known = set(pipeline.store.titles)
+    unknown = sorted({a for q in questions for a in q.gold_article_ids if a not in known}
+                     | {a for c in convs for t in c.turns for a in t.gold_article_ids if a not in known})
+    for a in unknown:
+        err.print(f"[yellow]warning:[/] gold article id not in the index: {a}", highlight=False)
+    out_dir = out_dir or Path("eval") / "reports" / time.strftime("%Y%m%d-%H%M%S")
+    modes = [retriever] + [m for m in MODES if m != retriever]
+    started = time.perf_counter()
+    by_mode, turns = {}, []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as bar:
+        for mode in modes:
+            task = bar.add_task(f"{mode} questions", total=len(questions))
+            by_mode[mode] = run_gold(pipeline, questions, mode, progress=lambda t=task: bar.advance(t))
+        if convs:
+            task = bar.add_task("conversation turns", total=sum(len(c.turns) for c in convs))
+            turns = run_conversations(pipeline, convs, retriever, progress=lambda: bar.advance(task))
+    by_mode_metrics = {m: metrics(rs, turns if m == retriever else None) for m, rs in by_mode.items()}
+    headline = by_mode_metrics[retriever]
+    write_report(out_dir, gold_path=str(gold), index_info=pipeline.info(), primary=retriever, metrics=headline,
+                 by_mode_metrics=by_mode_metrics, by_mode=by_mode, turns=turns, unknown_articles=unknown,
+                 seconds=time.perf_counter() - started)
+    r, a, c, ab = headline["retrieval"], headline["answer"], headline["citations"], headline["abstention"]
+    from rag.report import fmt
+
+    out.print(
+        f"{headline['n_questions']} questions ({retriever}): recall@1 {fmt(r['recall@1'])}, recall@5 {fmt(r['recall@5'])}, "
+        f"mrr@10 {fmt(r['mrr@10'])}; key facts {fmt(a['key_fact_recall'])}, yes/no {fmt(a['yes_no_accuracy'])}; "
+        f"citation precision {fmt(c['precision'])}; abstention f1 {fmt(ab['f1'])}; "
+        f"p50 {fmt(headline['latency_ms']['p50'])} ms",
+        highlight=False, soft_wrap=True)
+    out.print(f"Report: {out_dir / 'report.md'}", highlight=False, soft_wrap=True)
+
+
+@eval_app.command("compare")
+def eval_compare(
+    a: Path = typer.Argument(..., help="The earlier report folder (or its metrics.json)."),
+    b: Path = typer.Argument(..., help="The later report folder (or its metrics.json)."),
+    all_types: bool = typer.Option(False, "--by-type", help="Include the per-type breakdown."),
+) -> None:
+    """Print every metric of two reports side by side with the change from A to B."""
+    from rag.report import compare, fmt, load_metrics
+
+    try:
+        rows = compare(load_metrics(a), load_metrics(b))
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    out.print(f"{'metric':45} {'A':>9} {'B':>9} {'B-A':>9}", highlight=False)
+    for key, va, vb, delta in rows:
+        if key.startswith("by_type.") and not all_types:
+            continue
+        sign = "" if delta is None else ("+" if delta > 0 else "")
+        out.print(f"{key:45} {fmt(va):>9} {fmt(vb):>9} {sign + fmt(delta) if delta is not None else '–':>9}",
+                  highlight=False, markup=False)
 
 
 @eval_app.command("validate")

@@ -94,7 +94,7 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
     citations: list[Citation] = []
     lines: list[str] = []
 
-    def cite(chunk: Chunk, markers: list[int], start: int, end: int) -> list[int]:
+    def cite(chunk: Chunk, markers: list[int], start: int, end: int, sentence: int) -> list[int]:
         """Cite the article and the references the author attached; the quote is the chunk's own text."""
         quote = chunk.text[start:end]
         numbers = [sources.article(chunk.article_id)]
@@ -103,7 +103,8 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
             if n is not None and n not in numbers:
                 numbers.append(n)
         for n in numbers:
-            citations.append(Citation(len(citations) + 1, n, chunk.id, chunk.article_id, quote, start, end))
+            citations.append(Citation(len(citations) + 1, n, chunk.id, chunk.article_id, quote, start, end,
+                                      sentence))
         return numbers
 
     # Direct answer: the top article's own one-line answer when that article matches the question well,
@@ -117,12 +118,12 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
         first = direct_chunk.units[0]
         direct_text = " ".join(u["text"] for u in direct_chunk.units[:2])
         end = direct_chunk.units[:2][-1]["end"]
-        direct_sources = cite(direct_chunk, [], first["start"], end)
+        direct_sources = cite(direct_chunk, [], first["start"], end, 0)
         used_terms.append(set(terms(direct_text)))
     elif candidates:
         best = candidates.pop(0)
         direct_text = best.text
-        direct_sources = cite(best.chunk, best.markers, best.start, best.end)
+        direct_sources = cite(best.chunk, best.markers, best.start, best.end, 0)
         used_terms.append(best.terms)
     lines.append(f"{as_sentence(direct_text)} {_brackets(direct_sources)}")
 
@@ -138,7 +139,7 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
             continue
         budget -= cost
         used_terms.append(cand.terms)
-        numbers = cite(cand.chunk, cand.markers, cand.start, cand.end)
+        numbers = cite(cand.chunk, cand.markers, cand.start, cand.end, len(points) + 1)
         points.append(KeyPoint(cand.text, numbers, cand.chunk.id, cand.chunk.article_id))
 
     if points:

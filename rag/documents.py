@@ -114,6 +114,7 @@ class Citation:
     quote: str  # the exact retrieved text the sentence rests on
     start: int = 0  # span of `quote` inside the chunk's text
     end: int = 0
+    sentence: int = 0  # which sentence of the answer it follows: 0 the direct line, n the nth key point
 
 
 @dataclass
@@ -139,6 +140,12 @@ class Answer:
     suggestions: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    ranked_articles: list[str] = field(default_factory=list)  # distinct articles, best first
+
+    @property
+    def body(self) -> str:
+        """The answer's own words (direct line and key points), without sources and disclaimer."""
+        return " ".join([self.direct] + [p.text for p in self.points])
 
     def to_json(self) -> dict:
         """The documented JSON shape of `rag ask --json`."""
@@ -162,6 +169,7 @@ class Answer:
                 }
                 for h in self.hits
             ],
+            "ranked_articles": self.ranked_articles[:10],
             "suggestions": self.suggestions,
             "notices": self.notices,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},

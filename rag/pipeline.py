@@ -165,6 +165,7 @@ class Pipeline:
         answer = compose(question.strip(), query, retrieval, self.store, self.settings, audience)
         done = time.perf_counter()
         answer.notices = notices + answer.notices
+        answer.ranked_articles = retrieval.ranked_articles
         answer.timings_ms = {**retrieval.timings_ms, "compose": (done - t_compose) * 1e3,
                              "total": (done - started) * 1e3}
         return answer

@@ -25,6 +25,9 @@ class Retrieval:
     hits: list[Hit]
     query_vector: np.ndarray
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Every candidate's article in fused order, de-duplicated: the article ranking evaluation scores
+    # (deeper than the hits, which are capped per article).
+    ranked_articles: list[str] = field(default_factory=list)
 
     @property
     def best_dense(self) -> float:
@@ -89,6 +92,8 @@ class Retriever:
             kept.append(cid)
             if len(kept) >= top_k:
                 break
+        owners = self.store.article_of(order)
+        ranked_articles = list(dict.fromkeys(owners[c] for c in order if c in owners))
         hits = []
         for rank, cid in enumerate(kept):
             if cid not in cosine:  # found by BM25 only: still measure how close it is to the question
@@ -99,4 +104,5 @@ class Retriever:
             hits,
             qvec,
             {"embed": (t1 - t0) * 1e3, "dense": (t2 - t1) * 1e3, "bm25": (t3 - t2) * 1e3, "fuse": (t4 - t3) * 1e3},
+            ranked_articles,
         )

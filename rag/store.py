@@ -275,6 +275,13 @@ class IndexStore:
             out[cid] = Chunk(cid, aid, ordinal, kind, self.titles.get(aid, aid), section, text, units, refs)
         return out
 
+    def article_of(self, ids: list[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._rows(f"SELECT id, article_id FROM chunks WHERE id IN ({marks})", tuple(int(i) for i in ids))
+        return dict(rows)
+
     def article_chunks(self, article_id: str) -> list[Chunk]:
         ids = [r[0] for r in self._rows("SELECT id FROM chunks WHERE article_id=? ORDER BY ordinal", (article_id,))]
         found = self.chunks(ids)

@@ -35,7 +35,7 @@ def to_markdown(answer: Answer) -> str:
         if answer.suggestions:
             parts.append("Nearest topics in the library:\n" + "\n".join(f"- {esc(t)}" for t in answer.suggestions))
     else:
-        direct_sources = sorted({c.source for c in answer.citations if c.marker <= _direct_count(answer)})
+        direct_sources = list(dict.fromkeys(c.source for c in answer.citations if c.sentence == 0))
         parts.append(f"**{esc(as_sentence(answer.direct))}** {cites(direct_sources)}")
         if answer.points:
             parts.append("**Key points**\n" + "\n".join(f"- {esc(as_sentence(p.text))} {cites(p.sources)}" for p in answer.points))
@@ -45,8 +45,3 @@ def to_markdown(answer: Answer) -> str:
     parts.append(f"<small>{esc(DISCLAIMER)}</small>")
     return "\n\n".join(parts)
 
-
-def _direct_count(answer: Answer) -> int:
-    """How many citation records belong to the direct-answer line (they come first)."""
-    point_cites = sum(len(p.sources) for p in answer.points)
-    return len(answer.citations) - point_cites

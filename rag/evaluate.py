@@ -1,0 +1,270 @@
+"""Batch evaluation against gold answers, through the very `Pipeline.ask` the chat uses.
+
+Every metric is computed only over the questions that carry the field it needs; when no question does,
+the metric is None (null in metrics.json), never a guess. Retrieval is scored at article level: a question
+counts as found at k when any gold article is among the first k distinct articles retrieved.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rag.documents import Answer
+from rag.gold import Conversation, GoldQuestion, fact_in
+from rag.pipeline import Pipeline
+from rag.retrieval import MODES
+from rag.text import normalise
+
+KS = (1, 3, 5, 10)
+
+
+@dataclass
+class Result:
+    """One question run through the pipeline, with what is needed to score and report it."""
+
+    id: str
+    question: str
+    type: str | None
+    answerable: bool
+    gold_article_ids: list[str]
+    key_facts: list[str] | None
+    gold_answer: str | None
+    decision: str | None
+    ranked_articles: list[str]
+    cited_articles: list[str]
+    abstained: bool
+    answer_text: str
+    answer_body: str
+    latency_ms: float
+    citations_checked: int = 0
+    citations_supported: int = 0
+    facts_found: list[str] = field(default_factory=list)
+    polarity: str | None = None
+    conversation: str | None = None
+    turn: int = 0
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(statistics.fmean(values), 4) if values else None
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    k = (len(v) - 1) * q
+    lo, hi = math.floor(k), math.ceil(k)
+    return round(v[lo] + (v[hi] - v[lo]) * (k - lo), 2)
+
+
+def polarity(answer: Answer) -> str | None:
+    """yes / no read from how the answer opens; None when it takes no side."""
+    if answer.abstained:
+        return None
+    first = normalise(answer.direct).split()[:1]
+    if first == ["yes"]:
+        return "yes"
+    if first == ["no"]:
+        return "no"
+    return None
+
+
+def token_f1(pred: str, gold: str) -> float:
+    p, g = normalise(pred).split(), normalise(gold).split()
+    if not p or not g:
+        return 0.0
+    common = sum(min(p.count(w), g.count(w)) for w in set(p))
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def rouge_l(pred: str, gold: str) -> float:
+    """ROUGE-L F1 on normalised tokens (longest common subsequence)."""
+    p, g = normalise(pred).split(), normalise(gold).split()
+    if not p or not g:
+        return 0.0
+    prev = [0] * (len(g) + 1)
+    for a in p:
+        cur = [0] * (len(g) + 1)
+        for j, b in enumerate(g, start=1):
+            cur[j] = prev[j - 1] + 1 if a == b else max(prev[j], cur[j - 1])
+        prev = cur
+    lcs = prev[-1]
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(p), lcs / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def check_citations(pipeline: Pipeline, answer: Answer) -> tuple[int, int]:
+    """(markers checked, markers whose cited chunk really contains the sentence they follow)."""
+    if not answer.citations:
+        return 0, 0
+    chunks = pipeline.store.chunks(list({c.chunk_id for c in answer.citations}))
+    sentences = [answer.direct] + [p.text for p in answer.points]
+    supported = 0
+    for c in answer.citations:
+        chunk = chunks.get(c.chunk_id)
+        sentence = sentences[c.sentence] if c.sentence < len(sentences) else ""
+        if chunk is not None and chunk.text[c.start : c.end] == c.quote and normalise(sentence) in normalise(chunk.text):
+            supported += 1
+    return len(answer.citations), supported
+
+
+def run_question(pipeline: Pipeline, question: str, mode: str, *, qid: str,
+                 gold_ids: list[str], key_facts: list[str] | None, answerable: bool, qtype: str | None = None,
+                 gold_answer: str | None = None, decision: str | None = None) -> tuple[Result, Answer]:
+    answer = pipeline.ask(question, mode=mode)
+    body = answer.body if not answer.abstained else ""
+    nbody = normalise(body)
+    checked, supported = check_citations(pipeline, answer)
+    cited = list(dict.fromkeys(s.article_id for s in answer.sources))
+    result = Result(
+        id=qid, question=question, type=qtype, answerable=answerable, gold_article_ids=gold_ids,
+        key_facts=key_facts, gold_answer=gold_answer, decision=decision,
+        ranked_articles=answer.ranked_articles[:10], cited_articles=cited, abstained=answer.abstained,
+        answer_text=answer.text, answer_body=body, latency_ms=answer.timings_ms.get("total", 0.0),
+        citations_checked=checked, citations_supported=supported,
+        facts_found=[f for f in (key_facts or []) if fact_in(f, nbody)], polarity=polarity(answer),
+    )
+    return result, answer
+
+
+def run_gold(pipeline: Pipeline, gold: list[GoldQuestion], mode: str = "hybrid",
+             progress: Callable[[], None] | None = None) -> list[Result]:
+    out = []
+    for q in gold:
+        result, _ = run_question(pipeline, q.question, mode, qid=q.id, gold_ids=q.gold_article_ids,
+                                 key_facts=q.key_facts, answerable=q.answerable, qtype=q.type,
+                                 gold_answer=q.gold_answer, decision=q.decision)
+        out.append(result)
+        if progress:
+            progress()
+    return out
+
+
+def run_conversations(pipeline: Pipeline, conversations: list[Conversation], mode: str = "hybrid",
+                      progress: Callable[[], None] | None = None) -> list[Result]:
+    """Each turn is asked as the user typed it, through the same `ask` as a single question."""
+    out = []
+    for conv in conversations:
+        for i, turn in enumerate(conv.turns):
+            result, _ = run_question(pipeline, turn.question, mode, qid=f"{conv.id}#{i + 1}",
+                                     gold_ids=turn.gold_article_ids, key_facts=turn.key_facts,
+                                     answerable=turn.answerable)
+            result.conversation, result.turn = conv.id, i + 1
+            out.append(result)
+            if progress:
+                progress()
+    return out
+
+
+# -- metrics ---------------------------------------------------------------------------------------------
+def first_gold_rank(r: Result) -> int | None:
+    for i, aid in enumerate(r.ranked_articles[:10], start=1):
+        if aid in r.gold_article_ids:
+            return i
+    return None
+
+
+def retrieval_metrics(results: list[Result]) -> dict:
+    rs = [r for r in results if r.answerable and r.gold_article_ids]
+    out: dict = {f"recall@{k}": None for k in KS} | {"mrr@10": None, "ndcg@10": None}
+    if not rs:
+        return out
+    ranks = [first_gold_rank(r) for r in rs]
+    for k in KS:
+        out[f"recall@{k}"] = _mean([1.0 if rank is not None and rank <= k else 0.0 for rank in ranks])
+    out["mrr@10"] = _mean([1.0 / rank if rank else 0.0 for rank in ranks])
+    ndcgs = []
+    for r in rs:
+        dcg = sum(1.0 / math.log2(i + 1) for i, a in enumerate(r.ranked_articles[:10], start=1) if a in r.gold_article_ids)
+        ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(set(r.gold_article_ids)), 10) + 1))
+        ndcgs.append(dcg / ideal if ideal else 0.0)
+    out["ndcg@10"] = _mean(ndcgs)
+    return out
+
+
+def answer_metrics(results: list[Result]) -> dict:
+    with_facts = [r for r in results if r.answerable and r.key_facts]
+    with_gold = [r for r in results if r.answerable and r.gold_answer]
+    with_decision = [r for r in results if r.decision in ("yes", "no")]
+    facts_total = sum(len(r.key_facts or []) for r in with_facts)
+    return {
+        "key_fact_recall": round(sum(len(r.facts_found) for r in with_facts) / facts_total, 4) if facts_total else None,
+        "token_f1": _mean([token_f1(r.answer_body, r.gold_answer or "") for r in with_gold]),
+        "rouge_l": _mean([rouge_l(r.answer_body, r.gold_answer or "") for r in with_gold]),
+        "yes_no_accuracy": _mean([1.0 if r.polarity == r.decision else 0.0 for r in with_decision]),
+    }
+
+
+def citation_metrics(results: list[Result]) -> dict:
+    checked = sum(r.citations_checked for r in results)
+    answerable = [r for r in results if r.answerable and r.gold_article_ids]
+    return {
+        "precision": round(sum(r.citations_supported for r in results) / checked, 4) if checked else None,
+        "source_recall": _mean([1.0 if set(r.cited_articles) & set(r.gold_article_ids) else 0.0 for r in answerable]),
+    }
+
+
+def abstention_metrics(results: list[Result]) -> dict:
+    pos = [r for r in results if not r.answerable]
+    neg = [r for r in results if r.answerable]
+    tp = sum(r.abstained for r in pos)
+    fp = sum(r.abstained for r in neg)
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / len(pos) if pos else None
+    f1 = (2 * precision * recall / (precision + recall) if precision and recall else 0.0) \
+        if precision is not None and recall is not None else None
+    return {
+        "precision": round(precision, 4) if precision is not None else None,
+        "recall": round(recall, 4) if recall is not None else None,
+        "f1": round(f1, 4) if f1 is not None else None,
+        "false_abstention_rate": round(fp / len(neg), 4) if neg else None,
+    }
+
+
+def block_metrics(results: list[Result]) -> dict:
+    return {
+        "retrieval": retrieval_metrics(results),
+        "answer": answer_metrics(results),
+        "citations": citation_metrics(results),
+        "abstention": abstention_metrics(results),
+    }
+
+
+def followup_metrics(turns: list[Result]) -> dict:
+    first = [t for t in turns if t.turn == 1]
+    later = [t for t in turns if t.turn > 1]
+    later_facts = [t for t in later if t.answerable and t.key_facts]
+    total = sum(len(t.key_facts or []) for t in later_facts)
+    return {
+        "recall@5_first_turn": retrieval_metrics(first)["recall@5"],
+        "recall@5_followup": retrieval_metrics(later)["recall@5"],
+        "key_fact_recall_followup": round(sum(len(t.facts_found) for t in later_facts) / total, 4) if total else None,
+    }
+
+
+def metrics(results: list[Result], turns: list[Result] | None = None) -> dict:
+    out = block_metrics(results)
+    out["followups"] = followup_metrics(turns) if turns else {
+        "recall@5_first_turn": None, "recall@5_followup": None, "key_fact_recall_followup": None}
+    latencies = [r.latency_ms for r in results]
+    out["latency_ms"] = {"p50": _pct(latencies, 0.5), "p95": _pct(latencies, 0.95)}
+    out["n_questions"] = len(results)
+    out["n_conversations"] = len({t.conversation for t in turns}) if turns else 0
+    types = sorted({r.type or "unknown" for r in results})
+    out["by_type"] = {t: block_metrics([r for r in results if (r.type or "unknown") == t]) for t in types}
+    for t in types:
+        subset = [r.latency_ms for r in results if (r.type or "unknown") == t]
+        out["by_type"][t]["latency_ms"] = {"p50": _pct(subset, 0.5), "p95": _pct(subset, 0.95)}
+        out["by_type"][t]["n_questions"] = len(subset)
+    return out
+
+
+__all__ = ["Result", "run_gold", "run_conversations", "metrics", "MODES", "KS", "token_f1", "rouge_l", "polarity"]
