@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from rag.documents import Answer
 from rag.gold import Conversation, GoldQuestion, fact_in
 from rag.pipeline import Pipeline
-from rag.retrieval import MODES
 from rag.text import normalise
 
 KS = (1, 3, 5, 10)
@@ -267,4 +266,4 @@ def metrics(results: list[Result], turns: list[Result] | None = None) -> dict:
     return out
 
 
-__all__ = ["Result", "run_gold", "run_conversations", "metrics", "MODES", "KS", "token_f1", "rouge_l", "polarity"]
+__all__ = ["Result", "run_gold", "run_conversations", "metrics", "KS", "token_f1", "rouge_l", "polarity"]

@@ -37,10 +37,6 @@ class BuildReport:
     embed_seconds: float
     model: str
 
-    @property
-    def chunks_per_second(self) -> float:
-        return self.chunks / self.seconds if self.seconds else 0.0
-
 
 @dataclass
 class BuildProgress:

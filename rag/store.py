@@ -318,10 +318,6 @@ def check_compatible(manifest: dict, index_dir: Path, model_id: str | None, dime
         )
 
 
-def manifest_summary(manifest: dict) -> dict:
-    return {k: manifest[k] for k in ("generation", "built_at", "build_seconds", "model", "chunker", "counts")}
-
-
 __all__ = [
     "IndexStore", "IndexProblem", "IndexNotFound", "IndexMismatch", "IndexCorrupt", "write_generation",
     "current_generation", "read_manifest",

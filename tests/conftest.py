@@ -31,13 +31,22 @@ def embedder(settings):
     return Embedder(settings.model, settings.batch_size)
 
 
-@pytest.fixture(scope="session")
-def fixture_index(tmp_path_factory, settings, embedder) -> Path:
+def _built_index(tmp_path_factory, corpus: Path, name: str, settings, embedder) -> Path:
     from rag.pipeline import build_index
 
-    index_dir = tmp_path_factory.mktemp("fixture-index")
-    build_index(FIXTURE_CORPUS, index_dir, settings, embedder=embedder)
+    index_dir = tmp_path_factory.mktemp(name)
+    build_index(corpus, index_dir, settings, embedder=embedder)
     return index_dir
+
+
+@pytest.fixture(scope="session")
+def fixture_index(tmp_path_factory, settings, embedder) -> Path:
+    return _built_index(tmp_path_factory, FIXTURE_CORPUS, "fixture-index", settings, embedder)
+
+
+@pytest.fixture(scope="session")
+def shipped_index(tmp_path_factory, settings, embedder) -> Path:
+    return _built_index(tmp_path_factory, SHIPPED_CORPUS, "shipped-index", settings, embedder)
 
 
 @pytest.fixture(scope="session")
@@ -45,15 +54,6 @@ def pipeline(fixture_index, settings, embedder):
     from rag.pipeline import Pipeline
 
     return Pipeline.open(settings, fixture_index, embedder=embedder)
-
-
-@pytest.fixture(scope="session")
-def shipped_index(tmp_path_factory, settings, embedder) -> Path:
-    from rag.pipeline import build_index
-
-    index_dir = tmp_path_factory.mktemp("shipped-index")
-    build_index(SHIPPED_CORPUS, index_dir, settings, embedder=embedder)
-    return index_dir
 
 
 @pytest.fixture(scope="session")
