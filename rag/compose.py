@@ -8,6 +8,7 @@ the article's reference list cites the article only, never a guessed reference.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,38 @@ from rag.store import IndexStore
 from rag.text import terms
 
 AUDIENCES = ("clinician", "patient")
+
+_AUX = frozenset("""is are was were can could does do did should will would has have had may might must shall
+    isn't aren't doesn't don't can't won't shouldn't""".split())
+_WH = frozenset("what which who whom whose how why when where".split())
+_NEGATION = re.compile(r"\b(not|no|never|cannot|none|neither|nor|without)\b|n't\b", re.I)
+
+
+def is_yes_no(question: str) -> bool:
+    """A question a clinician expects to be answered "yes" or "no": it opens with an auxiliary verb, or a
+    clause after a comma or dash does ("my sister is a carrier - does she need…"), or it ends in "right?"."""
+    q = question.strip().lower()
+    words = re.findall(r"[a-z']+", q)
+    if not words or words[0] in _WH:
+        return False
+    if words[0] in _AUX or re.search(r"\b(right|correct|true)\s*\?\s*$", q):
+        return True
+    for clause in re.split(r"[,;:\u2013\u2014]|\s-\s|\bso\b", q)[1:]:
+        w = re.findall(r"[a-z']+", clause)
+        if w and w[0] in _AUX:
+            return True
+    return False
+
+
+def polarity_of(text: str) -> str:
+    return "No" if _NEGATION.search(text) else "Yes"
+
+
+def _with_verdict(verdict: str, text: str) -> str:
+    if verdict == "It depends":
+        return f"It depends: {text}"
+    lead = text[:1].lower() + text[1:] if text[1:2].islower() else text
+    return f"{verdict}, {lead}"
 
 
 @dataclass
@@ -84,10 +117,10 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}")
     hits = retrieval.hits
-    if not hits or retrieval.best_dense < settings.min_evidence:
+    qterms = set(terms(query))
+    if not hits or evidence_score(retrieval, qterms, settings.coverage_weight) < settings.min_evidence:
         return abstention(question, query, audience, retrieval, store)
 
-    qterms = set(terms(query))
     qvec = retrieval.query_vector[0]
     top = hits[0].chunk.article_id
     sources = SourceList(store)
@@ -109,8 +142,16 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
 
     # Direct answer: the top article's own one-line answer when that article matches the question well,
     # otherwise the single best-matching unit (chosen below).
-    direct_chunk = _direct_answer_chunk(store, top, qvec, retrieval.best_dense, settings.min_evidence)
-    candidates = _candidates(hits, qterms, settings.min_evidence, top)
+    direct_chunk = _direct_answer_chunk(store, top, qvec, retrieval.best_dense, settings.min_similarity)
+    candidates = _candidates(hits, qterms, settings.min_similarity, top)
+    yes_no = is_yes_no(query)
+    verdict: str | None = None
+    if yes_no and direct_chunk is not None:
+        opening = direct_chunk.units[0]["text"].split(",")[0].strip().lower()
+        if opening in ("yes", "no"):
+            verdict = opening.capitalize()  # the article answers this very question
+        elif candidates:
+            direct_chunk = None  # the article answers a different question: lead with the best evidence
     direct_text = ""
     direct_sources: list[int] = []
     used_terms: list[set[str]] = []
@@ -125,7 +166,16 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
         direct_text = best.text
         direct_sources = cite(best.chunk, best.markers, best.start, best.end, 0)
         used_terms.append(best.terms)
-    lines.append(f"{as_sentence(direct_text)} {_brackets(direct_sources)}")
+        if yes_no:
+            verdict = polarity_of(best.text)
+            runner_up = candidates[0] if candidates else None
+            if runner_up and runner_up.score >= best.score - 0.01 and polarity_of(runner_up.text) != verdict \
+                    and runner_up.chunk.article_id != best.chunk.article_id:
+                verdict = "It depends"  # equally strong evidence points both ways
+    shown = as_sentence(direct_text)
+    if verdict and not direct_text.lower().startswith(verdict.lower()):
+        shown = _with_verdict(verdict, shown)
+    lines.append(f"{shown} {_brackets(direct_sources)}")
 
     points: list[KeyPoint] = []
     budget = settings.answer_tokens
@@ -148,14 +198,27 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
     if audience == "patient":
         lines += ["", PATIENT_ADVICE]
     lines += ["", DISCLAIMER]
-    return Answer(question, query, audience, "\n".join(lines), direct_text, points, citations,
-                  sources.sources, hits, False)
+    answer = Answer(question, query, audience, "\n".join(lines), direct_text, points, citations,
+                    sources.sources, hits, False)
+    answer.verdict = verdict
+    return answer
 
 
 def as_sentence(text: str) -> str:
     """Bullets are written without a final period; an answer reads as sentences."""
     text = text.strip()
     return text if text.endswith((".", "!", "?", ":")) else text + "."
+
+
+def evidence_score(retrieval: Retrieval, qterms: set[str], coverage_weight: float) -> float:
+    """How well the library covers the question: the best chunk's cosine, plus a bonus for the share of
+    the question's words that the top chunk contains (a near-miss question shares the topic but not the
+    specific words, e.g. a drug the library never mentions)."""
+    if not retrieval.hits:
+        return 0.0
+    top_terms = set(terms(retrieval.hits[0].chunk.embed_text))
+    coverage = len(qterms & top_terms) / len(qterms) if qterms else 0.0
+    return retrieval.best_dense + coverage_weight * coverage
 
 
 def _brackets(numbers: list[int]) -> str:

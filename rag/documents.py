@@ -141,6 +141,7 @@ class Answer:
     notices: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     ranked_articles: list[str] = field(default_factory=list)  # distinct articles, best first
+    verdict: str | None = None  # "Yes", "No" or "It depends" for a yes/no question
 
     @property
     def body(self) -> str:
@@ -155,6 +156,7 @@ class Answer:
             "audience": self.audience,
             "answer": self.text,
             "direct": self.direct,
+            "verdict": self.verdict,
             "abstained": self.abstained,
             "citations": [asdict(c) for c in self.citations],
             "sources": [asdict(s) for s in self.sources],

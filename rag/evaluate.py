@@ -63,6 +63,8 @@ def polarity(answer: Answer) -> str | None:
     """yes / no read from how the answer opens; None when it takes no side."""
     if answer.abstained:
         return None
+    if answer.verdict in ("Yes", "No"):
+        return answer.verdict.lower()
     first = normalise(answer.direct).split()[:1]
     if first == ["yes"]:
         return "yes"

@@ -36,7 +36,8 @@ def to_markdown(answer: Answer) -> str:
             parts.append("Nearest topics in the library:\n" + "\n".join(f"- {esc(t)}" for t in answer.suggestions))
     else:
         direct_sources = list(dict.fromkeys(c.source for c in answer.citations if c.sentence == 0))
-        parts.append(f"**{esc(as_sentence(answer.direct))}** {cites(direct_sources)}")
+        first_line = answer.text.split("\n", 1)[0].rsplit(" [", 1)[0]  # the direct line with its verdict
+        parts.append(f"**{esc(first_line)}** {cites(direct_sources)}")
         if answer.points:
             parts.append("**Key points**\n" + "\n".join(f"- {esc(as_sentence(p.text))} {cites(p.sources)}" for p in answer.points))
         parts.append("**Sources**\n" + "\n".join(source_line(s) for s in answer.sources))
