@@ -4,74 +4,25 @@ Every sentence of an answer is a unit quoted verbatim from a retrieved chunk, so
 checked against the exact characters it points to. Sources are the article a unit comes from and the
 original references the author attached to that unit with markers; a marker with no matching entry in
 the article's reference list cites the article only, never a guessed reference.
+
+The question's type picks the template: a yes/no question opens with the verdict, a comparison answers
+part by part, every other type leads with the best direct answer and adds key points.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
-import numpy as np
-
-from rag.chunking import chunk_id, count_tokens
-from rag.config import DISCLAIMER, PATIENT_ADVICE, Settings
-from rag.documents import Answer, Chunk, Citation, Hit, KeyPoint, Source
+from rag.answer_text import render
+from rag.config import Settings
+from rag.documents import Answer, Chunk, Citation, KeyPoint, Source
+from rag.evidence import (Candidate, Selection, candidates, direct_answer_chunk, evidence_chunks,
+                          evidence_score, unit_vector)
+from rag.glossary import explain
+from rag.questions import comparison_parts, is_emergency, polarity_of, question_type
 from rag.retrieval import Retrieval
 from rag.store import IndexStore
 from rag.text import terms
 
 AUDIENCES = ("clinician", "patient")
-
-_AUX = frozenset("""is are was were can could does do did should will would has have had may might must shall
-    isn't aren't doesn't don't can't won't shouldn't""".split())
-_WH = frozenset("what which who whom whose how why when where".split())
-_NEGATION = re.compile(r"\b(not|no|never|cannot|none|neither|nor|without)\b|n't\b", re.I)
-
-
-def is_yes_no(question: str) -> bool:
-    """A question a clinician expects to be answered "yes" or "no": it opens with an auxiliary verb, or a
-    clause after a comma or dash does ("my sister is a carrier - does she need…"), or it ends in "right?"."""
-    q = question.strip().lower()
-    words = re.findall(r"[a-z']+", q)
-    if not words or words[0] in _WH:
-        return False
-    if words[0] in _AUX or re.search(r"\b(right|correct|true)\s*\?\s*$", q):
-        return True
-    for clause in re.split(r"[,;:\u2013\u2014]|\s-\s|\bso\b", q)[1:]:
-        w = re.findall(r"[a-z']+", clause)
-        if w and w[0] in _AUX:
-            return True
-    return False
-
-
-def polarity_of(text: str) -> str:
-    return "No" if _NEGATION.search(text) else "Yes"
-
-
-def _with_verdict(verdict: str, text: str) -> str:
-    if verdict == "It depends":
-        return f"It depends: {text}"
-    lead = text[:1].lower() + text[1:] if text[1:2].islower() else text
-    return f"{verdict}, {lead}"
-
-
-@dataclass
-class Candidate:
-    text: str
-    markers: list[int]
-    chunk: Chunk
-    start: int
-    end: int
-    score: float
-    terms: set[str]
-
-
-def _overlap(q: set[str], u: set[str]) -> float:
-    return len(q & u) / len(q) if q else 0.0
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
 
 
 class SourceList:
@@ -103,13 +54,45 @@ class SourceList:
         self._keys[key] = source.number
 
 
+class Citer:
+    """Issues the [n] markers of one answer, each tied to the exact span of the chunk it quotes."""
+
+    def __init__(self, store: IndexStore):
+        self.sources = SourceList(store)
+        self.citations: list[Citation] = []
+
+    def cite(self, chunk: Chunk, markers: list[int], start: int, end: int, sentence: int) -> list[int]:
+        quote = chunk.text[start:end]
+        numbers = [self.sources.article(chunk.article_id)]
+        for m in markers:
+            n = self.sources.reference(chunk.article_id, m)
+            if n is not None and n not in numbers:
+                numbers.append(n)
+        for n in numbers:
+            self.citations.append(Citation(len(self.citations) + 1, n, chunk.id, chunk.article_id, quote, start,
+                                           end, sentence))
+        return numbers
+
+
+def evidence_note(sources: list[Source]) -> str:
+    """Say what kind of evidence the answer rests on, as the article's own reference types label it."""
+    refs = [s for s in sources if s.kind == "reference"]
+    guidelines = sum(s.type == "Guideline" for s in refs)
+    if not refs:
+        return "Evidence: the library articles only; the quoted statements carry no reference markers."
+    if guidelines == 0:
+        return f"Evidence: research only ({len(refs)} research references); no clinical guideline is cited."
+    return f"Evidence: {guidelines} guideline and {len(refs) - guidelines} research references."
+
+
 def abstention(question: str, query: str, audience: str, retrieval: Retrieval, store: IndexStore) -> Answer:
     nearest = [store.titles[a] for a in retrieval.articles()[:3] if a in store.titles]
-    lines = ["The library does not cover this question, so no answer is given from it."]
-    if nearest:
-        lines += ["", "Nearest topics in the library:"] + [f"- {t}" for t in nearest]
-    lines += ["", DISCLAIMER]
-    return Answer(question, query, audience, "\n".join(lines), lines[0], [], [], [], retrieval.hits, True, nearest)
+    answer = Answer(question, query, audience, "", "The library does not cover this question.", [], [], [],
+                    retrieval.hits, True, nearest)
+    answer.qtype = question_type(query)
+    answer.urgent = is_emergency(question)
+    answer.text = render(answer)
+    return answer
 
 
 def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, settings: Settings,
@@ -121,148 +104,98 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
     if not hits or evidence_score(retrieval, qterms, settings.coverage_weight) < settings.min_evidence:
         return abstention(question, query, audience, retrieval, store)
 
+    qtype = question_type(query)
+    urgent = is_emergency(question)
+    if urgent and qtype == "yes_no":
+        qtype = "other"  # never answer "Yes"/"No" to "is this a heart attack?": the urgent line comes first
     qvec = retrieval.query_vector[0]
     top = hits[0].chunk.article_id
-    sources = SourceList(store)
-    citations: list[Citation] = []
-    lines: list[str] = []
+    citer = Citer(store)
+    pool = candidates(evidence_chunks(hits, store, top, qvec), qterms, qvec, store, settings.min_similarity, top)
+    said = Selection(settings.answer_tokens)
 
-    def cite(chunk: Chunk, markers: list[int], start: int, end: int, sentence: int) -> list[int]:
-        """Cite the article and the references the author attached; the quote is the chunk's own text."""
-        quote = chunk.text[start:end]
-        numbers = [sources.article(chunk.article_id)]
-        for m in markers:
-            n = sources.reference(chunk.article_id, m)
-            if n is not None and n not in numbers:
-                numbers.append(n)
-        for n in numbers:
-            citations.append(Citation(len(citations) + 1, n, chunk.id, chunk.article_id, quote, start, end,
-                                      sentence))
-        return numbers
-
-    # Direct answer: the top article's own one-line answer when that article matches the question well,
-    # otherwise the single best-matching unit (chosen below).
-    direct_chunk = _direct_answer_chunk(store, top, qvec, retrieval.best_dense, settings.min_similarity)
-    candidates = _candidates(hits, qterms, settings.min_similarity, top)
-    yes_no = is_yes_no(query)
+    # The direct line: the top article's own answer when it answers this question (for a yes/no question,
+    # only when that answer itself says yes or no), else the best single piece of evidence.
+    direct_chunk = direct_answer_chunk(store, top, qvec, retrieval.best_dense, settings.min_similarity)
     verdict: str | None = None
-    if yes_no and direct_chunk is not None:
+    if qtype == "yes_no" and direct_chunk is not None:
         opening = direct_chunk.units[0]["text"].split(",")[0].strip().lower()
         if opening in ("yes", "no"):
-            verdict = opening.capitalize()  # the article answers this very question
-        elif candidates:
-            direct_chunk = None  # the article answers a different question: lead with the best evidence
-    direct_text = ""
-    direct_sources: list[int] = []
-    used_terms: list[set[str]] = []
+            verdict = opening.capitalize()
+        elif pool:
+            direct_chunk = None
     if direct_chunk is not None:
-        first = direct_chunk.units[0]
-        direct_text = " ".join(u["text"] for u in direct_chunk.units[:2])
-        end = direct_chunk.units[:2][-1]["end"]
-        direct_sources = cite(direct_chunk, [], first["start"], end, 0)
-        used_terms.append(set(terms(direct_text)))
-    elif candidates:
-        best = candidates.pop(0)
+        units = direct_chunk.units[:2]
+        direct_text = " ".join(u["text"] for u in units)
+        direct_sources = citer.cite(direct_chunk, [], units[0]["start"], units[-1]["end"], 0)
+        said.note(unit_vector(store, units[0], None), set(terms(direct_text)))
+    elif pool:
+        best = pool.pop(0)
         direct_text = best.text
-        direct_sources = cite(best.chunk, best.markers, best.start, best.end, 0)
-        used_terms.append(best.terms)
-        if yes_no:
-            verdict = polarity_of(best.text)
-            runner_up = candidates[0] if candidates else None
-            if runner_up and runner_up.score >= best.score - 0.01 and polarity_of(runner_up.text) != verdict \
-                    and runner_up.chunk.article_id != best.chunk.article_id:
-                verdict = "It depends"  # equally strong evidence points both ways
-    shown = as_sentence(direct_text)
-    if verdict and not direct_text.lower().startswith(verdict.lower()):
-        shown = _with_verdict(verdict, shown)
-    lines.append(f"{shown} {_brackets(direct_sources)}")
+        direct_sources = citer.cite(best.chunk, best.markers, best.start, best.end, 0)
+        said.note(best.vec, best.terms)
+        if qtype == "yes_no":
+            verdict = _verdict(best, pool, query)
+    else:  # the evidence passed the threshold but none of it is quotable: do not pretend otherwise
+        return abstention(question, query, audience, retrieval, store)
 
-    points: list[KeyPoint] = []
-    budget = settings.answer_tokens
-    for cand in candidates:
-        if len(points) >= settings.max_points:
-            break
-        if any(_jaccard(cand.terms, seen) > 0.5 for seen in used_terms):
-            continue  # never the same fact twice
-        cost = count_tokens(cand.text)
-        if cost > budget:
-            continue
-        budget -= cost
-        used_terms.append(cand.terms)
-        numbers = cite(cand.chunk, cand.markers, cand.start, cand.end, len(points) + 1)
-        points.append(KeyPoint(cand.text, numbers, cand.chunk.id, cand.chunk.article_id))
+    chosen = _key_points(qtype, query, pool, said, settings.max_points)
+    points = []
+    for group, cand in chosen:
+        numbers = citer.cite(cand.chunk, cand.markers, cand.start, cand.end, len(points) + 1)
+        points.append(KeyPoint(cand.text, numbers, cand.chunk.id, cand.chunk.article_id, group))
 
-    if points:
-        lines += ["", "Key points:"] + [f"- {as_sentence(p.text)} {_brackets(p.sources)}" for p in points]
-    lines += ["", "Sources:"] + [_format_source(s, sources.sources) for s in sources.sources]
-    if audience == "patient":
-        lines += ["", PATIENT_ADVICE]
-    lines += ["", DISCLAIMER]
-    answer = Answer(question, query, audience, "\n".join(lines), direct_text, points, citations,
-                    sources.sources, hits, False)
+    answer = Answer(question, query, audience, "", direct_text, points, citer.citations, citer.sources.sources,
+                    hits, False)
+    answer.qtype = qtype
     answer.verdict = verdict
+    answer.direct_sources = direct_sources
+    answer.urgent = urgent
+    answer.evidence = evidence_note(answer.sources)
+    if audience == "patient":
+        answer.glossary = explain(" ".join([direct_text] + [p.text for p in points]))
+    answer.text = render(answer)
     return answer
 
 
-def as_sentence(text: str) -> str:
-    """Bullets are written without a final period; an answer reads as sentences."""
-    text = text.strip()
-    return text if text.endswith((".", "!", "?", ":")) else text + "."
+def _verdict(best: Candidate, pool: list[Candidate], query: str) -> str:
+    verdict = polarity_of(best.text, query)
+    runner_up = pool[0] if pool else None
+    if runner_up and runner_up.score >= best.score - 0.01 and runner_up.chunk.article_id != best.chunk.article_id \
+            and polarity_of(runner_up.text, query) != verdict:
+        return "It depends"  # equally strong evidence from two articles points both ways
+    return verdict
 
 
-def evidence_score(retrieval: Retrieval, qterms: set[str], coverage_weight: float) -> float:
-    """How well the library covers the question: the best chunk's cosine, plus a bonus for the share of
-    the question's words that the top chunk contains (a near-miss question shares the topic but not the
-    specific words, e.g. a drug the library never mentions)."""
-    if not retrieval.hits:
-        return 0.0
-    top_terms = set(terms(retrieval.hits[0].chunk.embed_text))
-    coverage = len(qterms & top_terms) / len(qterms) if qterms else 0.0
-    return retrieval.best_dense + coverage_weight * coverage
+def _key_points(qtype: str, query: str, pool: list[Candidate], said: Selection,
+                limit: int) -> list[tuple[str, Candidate]]:
+    """(group, candidate) pairs. A comparison takes the best points for each side first, then the rest."""
+    parts = comparison_parts(query) if qtype == "comparison" else None
+    if not parts:
+        return [("", c) for c in said.take(pool, limit)]
+    keys = [_part_keys(parts[0], parts[1]), _part_keys(parts[1], parts[0])]
+
+    def side(c: Candidate) -> str:
+        a, b = bool(keys[0] & c.terms), bool(keys[1] & c.terms)
+        return parts[0] if a and not b else parts[1] if b and not a else "Both"
+
+    per_side = max(1, (limit - 1) // 2)
+    picked = [(parts[0], c) for c in said.take(pool, per_side, lambda c: side(c) == parts[0])]
+    picked += [(parts[1], c) for c in said.take(pool, per_side, lambda c: side(c) == parts[1])]
+    picked += [(side(c), c) for c in said.take(pool, limit - len(picked))]
+    order = {parts[0]: 0, parts[1]: 1, "Both": 2}
+    return sorted(picked, key=lambda gc: order.get(gc[0], 2))
 
 
-def _brackets(numbers: list[int]) -> str:
-    return "".join(f"[{n}]" for n in numbers)
+def _part_keys(part: str, other: str) -> set[str]:
+    """The words that say a sentence is about this side of a comparison: its first word the other side
+    lacks ("Duchenne" against "Becker muscular dystrophy"), and its initials ("MG", "LEMS")."""
+    own, theirs = terms(part), set(terms(other))
+    keys = {next((t for t in own if t not in theirs), own[0] if own else "")}
+    words = [w for w in part.replace("-", " ").split() if w[:1].isalpha()]
+    if len(words) >= 2:
+        keys |= set(terms("".join(w[0] for w in words)))
+    return {k for k in keys if k}
 
 
-def _format_source(s: Source, all_sources: list[Source]) -> str:
-    if s.kind == "article":
-        return f"[{s.number}] Library article: {s.title} ({s.article_id})"
-    parent = next((o.number for o in all_sources if o.kind == "article" and o.article_id == s.article_id), None)
-    where = ", ".join(str(p) for p in (s.journal, s.year) if p)
-    tail = f" Cited by [{parent}] as its reference {s.ref_number}." if parent else ""
-    return f"[{s.number}] {s.type}: {s.title}. {where}.{tail}"
-
-
-def _direct_answer_chunk(store: IndexStore, article_id: str, qvec: np.ndarray, best: float,
-                         floor: float) -> Chunk | None:
-    cid = chunk_id(article_id, 0)
-    chunk = store.chunks([cid]).get(cid)
-    if chunk is None or chunk.kind != "answer" or not chunk.units:
-        return None
-    score = float(store.vector(cid) @ qvec)
-    return chunk if score >= max(floor, best - 0.12) else None
-
-
-def _candidates(hits: list[Hit], qterms: set[str], floor: float, top: str) -> list[Candidate]:
-    """Quotable units of the retrieved body chunks, best first. A unit's score mixes how well its chunk
-    matched (dense cosine) with how many of the question's words it contains."""
-    out: list[Candidate] = []
-    seen: set[str] = set()
-    for hit in hits:
-        chunk = hit.chunk
-        if chunk.kind != "body" or hit.dense < floor:
-            continue
-        for u in chunk.units:
-            text = u["text"].strip()
-            if u["kind"] == "leadin" or text.endswith(":") or text in seen or len(text.split()) < 4:
-                continue
-            seen.add(text)
-            uterms = set(terms(text))
-            score = 0.6 * hit.dense + 0.4 * _overlap(qterms, uterms) + (0.05 if chunk.article_id == top else 0.0)
-            out.append(Candidate(text, list(u["markers"]), chunk, u["start"], u["end"], score, uterms))
-    out.sort(key=lambda c: -c.score)
-    return out
-
-
-__all__ = ["compose", "abstention", "AUDIENCES"]
+__all__ = ["compose", "abstention", "AUDIENCES", "evidence_note"]

@@ -123,6 +123,7 @@ class KeyPoint:
     sources: list[int]
     chunk_id: int
     article_id: str
+    group: str = ""  # for a comparison: which of the compared things it is about ("Both" for either)
 
 
 @dataclass
@@ -142,6 +143,11 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     ranked_articles: list[str] = field(default_factory=list)  # distinct articles, best first
     verdict: str | None = None  # "Yes", "No" or "It depends" for a yes/no question
+    qtype: str = "other"  # the question type that chose the template
+    urgent: bool = False  # the question describes an emergency: the answer opens with "seek care now"
+    evidence: str = ""  # what kind of evidence the cited references are (guideline / research)
+    glossary: list[tuple[str, str]] = field(default_factory=list)  # patient view: terms explained
+    direct_sources: list[int] = field(default_factory=list)  # the [n] after the direct line
 
     @property
     def body(self) -> str:
@@ -157,6 +163,11 @@ class Answer:
             "answer": self.text,
             "direct": self.direct,
             "verdict": self.verdict,
+            "type": self.qtype,
+            "urgent": self.urgent,
+            "evidence": self.evidence,
+            "points": [asdict(p) for p in self.points],
+            "glossary": [{"term": t, "meaning": m} for t, m in self.glossary],
             "abstained": self.abstained,
             "citations": [asdict(c) for c in self.citations],
             "sources": [asdict(s) for s in self.sources],

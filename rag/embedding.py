@@ -93,6 +93,43 @@ class Embedder:
                 progress(len(part))
         return out
 
+    def encode_with_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
+        step: int = 256,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One forward pass a text gives both the text's vector and a vector for each character span in it
+        (mean of the span's contextual token embeddings, as the model's own mean pooling does for the
+        whole text). That is how every sentence of a chunk gets a vector at no extra model cost.
+
+        Returns (text vectors, span vectors in the order the spans were given, flattened)."""
+        n_spans = sum(len(s) for s in spans)
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        span_vectors = np.zeros((n_spans, self.dimension), dtype=np.float32)
+        row = 0
+        for start in range(0, len(texts), step):
+            part = list(texts[start : start + step])
+            outputs = self.model.encode(part, output_value=None, batch_size=self.batch_size,
+                                        show_progress_bar=False)
+            for j, out in enumerate(outputs):
+                mask = out["attention_mask"].bool()
+                tokens = out["token_embeddings"][mask].float().numpy()
+                whole = tokens.mean(axis=0)
+                vectors[start + j] = whole / max(np.linalg.norm(whole), 1e-12)
+                offsets = np.array(self.model.tokenizer(part[j], return_offsets_mapping=True, truncation=True,
+                                                        max_length=self.max_seq_length)["offset_mapping"])
+                aligned = len(offsets) == len(tokens)
+                for s, e in spans[start + j]:
+                    pick = (offsets[:, 1] > offsets[:, 0]) & (offsets[:, 0] < e) & (offsets[:, 1] > s) if aligned else None
+                    v = tokens[pick].mean(axis=0) if pick is not None and pick.any() else whole
+                    span_vectors[row] = v / max(np.linalg.norm(v), 1e-12)
+                    row += 1
+            if progress:
+                progress(len(part))
+        return vectors, span_vectors
+
     def encode_query(self, text: str) -> np.ndarray:
         return self.model.encode(
             [text], batch_size=1, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False

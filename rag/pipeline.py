@@ -90,11 +90,19 @@ def build_index(corpus_dir: Path, index_dir: Path, settings: Settings, embedder:
     set_threads(default_threads())
     progress.on_embed_start(len(chunks))
     t_embed = time.perf_counter()
-    vectors = embedder.encode([c.embed_text for c in chunks], progress=progress.on_embedded)
+    spans, n = [], 0
+    for c in chunks:
+        offset = len(c.embed_text) - len(c.text)  # the title and heading lines come first
+        spans.append([(offset + u["start"], offset + u["end"]) for u in c.units])
+        for u in c.units:
+            u["vec"] = n
+            n += 1
+    vectors, unit_vectors = embedder.encode_with_spans([c.embed_text for c in chunks], spans,
+                                                       progress=progress.on_embedded)
     embed_seconds = time.perf_counter() - t_embed
     seconds = time.perf_counter() - started
     gen = write_generation(
-        index_dir, articles, chunks, vectors,
+        index_dir, articles, chunks, vectors, unit_vectors,
         model={"id": embedder.model_id, "spec": settings.model, "dimension": embedder.dimension,
                "max_seq_length": embedder.max_seq_length},
         chunker=chunker_settings.as_dict(),

@@ -29,9 +29,8 @@ import numpy as np
 from rag.documents import Article, Chunk, Reference
 from rag.text import terms
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: per-unit vectors (unit_vectors.npy)
 CURRENT = "CURRENT"
-FILES = ("vectors.faiss", "meta.sqlite", "bm25_ids.npy")
 HNSW_ABOVE = 200_000  # exact search stays under ~10 ms below this; above it, an approximate index
 
 SCHEMA = """
@@ -99,6 +98,7 @@ def write_generation(
     articles: list[Article],
     chunks: list[Chunk],
     vectors: np.ndarray,
+    unit_vectors: np.ndarray,
     model: dict,
     chunker: dict,
     build_seconds: float,
@@ -133,6 +133,7 @@ def write_generation(
         db.close()
 
         np.save(tmp / "bm25_ids.npy", ids)
+        np.save(tmp / "unit_vectors.npy", np.asarray(unit_vectors, dtype=np.float16))
         bm25 = bm25s.BM25()
         bm25.index([terms(c.embed_text) or ["_"] for c in chunks] or [["_"]], show_progress=False)
         bm25.save(str(tmp / "bm25"))
@@ -204,7 +205,7 @@ def read_manifest(gen: Path) -> dict:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatch(
             f"index {gen} has format version {manifest.get('format_version')}, this program reads "
-            f"version {FORMAT_VERSION}"
+            f"version {FORMAT_VERSION}; {rebuild_hint(gen.parent)}"
         )
     return manifest
 
@@ -213,7 +214,7 @@ class IndexStore:
     """A read-only view of one generation, safe to share between the threads of the chat server."""
 
     def __init__(self, gen: Path, manifest: dict, index: faiss.Index, db: sqlite3.Connection,
-                 bm25: bm25s.BM25, bm25_ids: np.ndarray):
+                 bm25: bm25s.BM25, bm25_ids: np.ndarray, unit_vectors: np.ndarray):
         self.path = gen
         self.manifest = manifest
         self.index = index
@@ -221,6 +222,7 @@ class IndexStore:
         self._lock = threading.Lock()
         self.bm25 = bm25
         self.bm25_ids = bm25_ids
+        self.unit_vectors = unit_vectors  # float16, memory-mapped; row = a unit's "vec"
         self.vocab = set(bm25.vocab_dict) if getattr(bm25, "vocab_dict", None) else set()
         with self._lock:
             rows = db.execute("SELECT id, title, answer FROM articles ORDER BY id").fetchall()
@@ -247,13 +249,14 @@ class IndexStore:
             db.execute("SELECT count(*) FROM chunks").fetchone()
             bm25 = bm25s.BM25.load(str(gen / "bm25"))
             bm25_ids = np.load(gen / "bm25_ids.npy")
+            unit_vectors = np.load(gen / "unit_vectors.npy", mmap_mode="r")
         except Exception as exc:
             raise IndexCorrupt(f"index in {gen} cannot be read ({type(exc).__name__}: {exc}); {rebuild_hint(index_dir)}") from None
         if index.d != manifest["model"]["dimension"]:
             raise IndexCorrupt(f"vectors in {gen} have dimension {index.d}, manifest says {manifest['model']['dimension']}")
         if index.ntotal != manifest["counts"]["chunks"]:
             raise IndexCorrupt(f"{gen} holds {index.ntotal} vectors for {manifest['counts']['chunks']} chunks")
-        return cls(gen, manifest, index, db, bm25, bm25_ids)
+        return cls(gen, manifest, index, db, bm25, bm25_ids, unit_vectors)
 
     # -- metadata -------------------------------------------------------------------------------------
     def _rows(self, sql: str, args: tuple = ()) -> list[tuple]:

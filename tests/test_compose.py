@@ -96,7 +96,7 @@ def test_json_shape(pipeline):
     ("ALS survival?", False),
 ])
 def test_yes_no_questions_are_recognised(question, expected):
-    from rag.compose import is_yes_no
+    from rag.questions import is_yes_no
 
     assert is_yes_no(question) is expected
 
@@ -108,3 +108,32 @@ def test_yes_no_answer_opens_with_a_verdict_taken_from_the_evidence(pipeline):
     denied = pipeline.ask("Is ALS a muscle disease?")
     assert denied.verdict == "No" and denied.text.startswith("No, amyotrophic lateral sclerosis")
     assert pipeline.ask("How is myasthenia gravis diagnosed?").verdict is None
+
+
+def test_emergency_questions_open_with_seek_care_now_in_both_audiences(pipeline):
+    from rag.questions import URGENT_LINE
+
+    for audience in ("clinician", "patient"):
+        answer = pipeline.ask("My mother's face is drooping and her speech is slurred, what do I do?", audience=audience)
+        assert answer.urgent and answer.text.startswith(f"URGENT: {URGENT_LINE}")
+    outside = pipeline.ask("I took an overdose of my sleeping tablets")
+    assert outside.urgent and outside.text.startswith("URGENT:")
+    assert outside.verdict is None
+
+
+def test_patient_view_explains_the_terms_it_keeps(pipeline):
+    answer = pipeline.ask("Is ALS a muscle disease?", audience="patient")
+    terms = dict(answer.glossary)
+    assert "motor neurons" in terms and "What the medical words mean:" in answer.text
+    assert pipeline.ask("Is ALS a muscle disease?").glossary == []
+
+
+def test_evidence_label_says_when_only_research_is_cited(pipeline):
+    from rag.compose import evidence_note
+    from rag.documents import Source
+
+    research = [Source(1, "article", "A", "a"), Source(2, "reference", "R", "a", "Research", "J", 2020, 1)]
+    assert evidence_note(research).startswith("Evidence: research only")
+    assert evidence_note(research + [Source(3, "reference", "G", "a", "Guideline", "J", 2021, 2)]) == \
+        "Evidence: 1 guideline and 1 research references."
+    assert pipeline.ask("How is myasthenia gravis diagnosed?").evidence.startswith("Evidence: 1 guideline")

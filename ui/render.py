@@ -1,22 +1,20 @@
-"""Answer -> Markdown for the chat. Every piece of text that came from an article or a user is
-HTML-escaped here, so markup inside an article or a question is shown as text and never runs."""
+"""Answer -> Markdown for the chat, in the same template order as rag/answer_text.py. Every piece of text
+that came from an article or a user is HTML-escaped here, so markup inside an article or a question is
+shown as text and never runs."""
 
 from __future__ import annotations
 
 import html
 
-from rag.compose import as_sentence
+from rag.answer_text import ABSTAIN, HEADINGS, as_sentence, brackets, direct_line
 from rag.config import DISCLAIMER, PATIENT_ADVICE
 from rag.documents import Answer, Source
+from rag.questions import URGENT_LINE
 
 
 def esc(text: str) -> str:
     # Escape HTML and the Markdown characters that could turn quoted text into links or emphasis.
     return html.escape(text, quote=True).replace("[", "&#91;").replace("]", "&#93;").replace("*", "&#42;").replace("_", "&#95;")
-
-
-def cites(numbers: list[int]) -> str:
-    return "".join(f"[{n}]" for n in numbers)
 
 
 def source_line(s: Source) -> str:
@@ -27,22 +25,30 @@ def source_line(s: Source) -> str:
 
 
 def to_markdown(answer: Answer) -> str:
-    parts: list[str] = []
-    for notice in answer.notices:
-        parts.append(f"> {esc(notice)}")
+    h = {k: v.rstrip(":") for k, v in HEADINGS[answer.audience].items()}
+    parts: list[str] = [f"> {esc(n)}" for n in answer.notices]
+    if answer.urgent:
+        parts.append(f"**⚠ {esc(URGENT_LINE)}**")
     if answer.abstained:
-        parts.append("**The library does not cover this question**, so no answer is given from it.")
+        parts.append(f"**{esc(ABSTAIN)}**")
         if answer.suggestions:
             parts.append("Nearest topics in the library:\n" + "\n".join(f"- {esc(t)}" for t in answer.suggestions))
     else:
-        direct_sources = list(dict.fromkeys(c.source for c in answer.citations if c.sentence == 0))
-        first_line = answer.text.split("\n", 1)[0].rsplit(" [", 1)[0]  # the direct line with its verdict
-        parts.append(f"**{esc(first_line)}** {cites(direct_sources)}")
+        parts.append(f"**{esc(direct_line(answer))}** {brackets(answer.direct_sources)}")
         if answer.points:
-            parts.append("**Key points**\n" + "\n".join(f"- {esc(as_sentence(p.text))} {cites(p.sources)}" for p in answer.points))
-        parts.append("**Sources**\n" + "\n".join(source_line(s) for s in answer.sources))
+            lines, group = [f"**{h['points']}**"], None
+            for p in answer.points:
+                if p.group and p.group != group:
+                    group = p.group
+                    lines.append(f"*On {esc(p.group) if p.group != 'Both' else 'both'}:*")
+                lines.append(f"- {esc(as_sentence(p.text))} {brackets(p.sources)}")
+            parts.append("\n".join(lines))
+        if answer.glossary:
+            parts.append(f"**{h['terms']}**\n" + "\n".join(f"- *{esc(t)}*: {esc(m)}" for t, m in answer.glossary))
+        parts.append(f"**{h['sources']}**\n" + "\n".join(source_line(s) for s in answer.sources))
+        if answer.evidence:
+            parts.append(f"<small>{esc(answer.evidence)}</small>")
         if answer.audience == "patient":
             parts.append(esc(PATIENT_ADVICE))
     parts.append(f"<small>{esc(DISCLAIMER)}</small>")
     return "\n\n".join(parts)
-

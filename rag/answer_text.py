@@ -1,0 +1,77 @@
+"""The plain-text form of an Answer (what `rag ask` prints and what `Answer.text` holds). The chat renders
+the same Answer fields as Markdown in ui/render.py; both follow the same template order:
+urgent line, direct line, key points, terms explained (patient), sources, evidence, advice, disclaimer."""
+
+from __future__ import annotations
+
+from rag.config import DISCLAIMER, PATIENT_ADVICE
+from rag.documents import Answer, Source
+from rag.questions import URGENT_LINE
+
+HEADINGS = {
+    "clinician": {"points": "Key points:", "sources": "Sources:", "terms": "Terms used:"},
+    "patient": {"points": "The main points:", "sources": "Where this comes from:", "terms": "What the medical words mean:"},
+}
+ABSTAIN = "The library does not cover this question, so no answer is given from it."
+
+
+def as_sentence(text: str) -> str:
+    """Bullets are written without a final period; an answer reads as sentences."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", ":")) else text + "."
+
+
+def brackets(numbers: list[int]) -> str:
+    return "".join(f"[{n}]" for n in numbers)
+
+
+def direct_line(answer: Answer) -> str:
+    """The first line as shown: the verdict of a yes/no question, then the quoted direct answer."""
+    text = as_sentence(answer.direct)
+    verdict = answer.verdict
+    if not verdict or text.lower().startswith(verdict.lower()):
+        return text
+    if verdict == "It depends":
+        return f"It depends: {text}"
+    lead = text[:1].lower() + text[1:] if text[1:2].islower() else text
+    return f"{verdict}, {lead}"
+
+
+def source_line(s: Source, all_sources: list[Source]) -> str:
+    if s.kind == "article":
+        return f"[{s.number}] Library article: {s.title} ({s.article_id})"
+    parent = next((o.number for o in all_sources if o.kind == "article" and o.article_id == s.article_id), None)
+    where = ", ".join(str(p) for p in (s.journal, s.year) if p)
+    tail = f" Cited by [{parent}] as its reference {s.ref_number}." if parent else ""
+    return f"[{s.number}] {s.type}: {s.title}. {where}.{tail}"
+
+
+def render(answer: Answer) -> str:
+    h = HEADINGS[answer.audience]
+    lines: list[str] = []
+    if answer.urgent:
+        lines += [f"URGENT: {URGENT_LINE}", ""]
+    if answer.abstained:
+        lines.append(ABSTAIN)
+        if answer.suggestions:
+            lines += ["", "Nearest topics in the library:"] + [f"- {t}" for t in answer.suggestions]
+        lines += ["", DISCLAIMER]
+        return "\n".join(lines)
+    lines.append(f"{direct_line(answer)} {brackets(answer.direct_sources)}")
+    if answer.points:
+        lines += ["", h["points"]]
+        group = None
+        for p in answer.points:
+            if p.group and p.group != group:
+                group = p.group
+                lines.append(f"On {p.group}:" if p.group != "Both" else "On both:")
+            lines.append(f"- {as_sentence(p.text)} {brackets(p.sources)}")
+    if answer.glossary:
+        lines += ["", h["terms"]] + [f"- {term}: {meaning}" for term, meaning in answer.glossary]
+    lines += ["", h["sources"]] + [source_line(s, answer.sources) for s in answer.sources]
+    if answer.evidence:
+        lines += ["", answer.evidence]
+    if answer.audience == "patient":
+        lines += ["", PATIENT_ADVICE]
+    lines += ["", DISCLAIMER]
+    return "\n".join(lines)
