@@ -174,7 +174,7 @@ def eval_run(
     """Run every gold question through the chat's own pipeline and write metrics, a report and plots."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from rag.evaluate import metrics, run_conversations, run_gold
+    from rag.evaluate import FOLLOWUP_STRATEGIES, followup_metrics, metrics, run_conversations, run_gold
     from rag.gold import GoldError, load_conversations, load_gold
     from rag.pipeline import Pipeline
     from rag.report import write_report
@@ -207,14 +207,19 @@ def eval_run(
         for mode in modes:
             task = bar.add_task(f"{mode} questions", total=len(questions))
             by_mode[mode] = run_gold(pipeline, questions, mode, progress=lambda t=task: bar.advance(t))
-        if convs:
-            task = bar.add_task("conversation turns", total=sum(len(c.turns) for c in convs))
-            turns = run_conversations(pipeline, convs, retriever, progress=lambda: bar.advance(task))
+        baselines = {}
+        for strategy in FOLLOWUP_STRATEGIES if convs else ():
+            task = bar.add_task(f"conversation turns ({strategy})", total=sum(len(c.turns) for c in convs))
+            result = run_conversations(pipeline, convs, retriever, progress=lambda t=task: bar.advance(t),
+                                       strategy=strategy)
+            baselines[strategy] = followup_metrics(result)
+            if strategy == "rewrite":
+                turns = result
     by_mode_metrics = {m: metrics(rs, turns if m == retriever else None) for m, rs in by_mode.items()}
     headline = by_mode_metrics[retriever]
     write_report(out_dir, gold_path=str(gold), index_info=pipeline.info(), primary=retriever, metrics=headline,
                  by_mode_metrics=by_mode_metrics, by_mode=by_mode, turns=turns, unknown_articles=unknown,
-                 seconds=time.perf_counter() - started)
+                 seconds=time.perf_counter() - started, followup_baselines=baselines)
     r, a, c, ab = headline["retrieval"], headline["answer"], headline["citations"], headline["abstention"]
     from rag.report import fmt
 

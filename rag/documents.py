@@ -148,6 +148,7 @@ class Answer:
     evidence: str = ""  # what kind of evidence the cited references are (guideline / research)
     glossary: list[tuple[str, str]] = field(default_factory=list)  # patient view: terms explained
     direct_sources: list[int] = field(default_factory=list)  # the [n] after the direct line
+    followup: bool = False  # the question was read as a follow-up and rewritten into `query`
 
     @property
     def body(self) -> str:
@@ -164,6 +165,7 @@ class Answer:
             "direct": self.direct,
             "verdict": self.verdict,
             "type": self.qtype,
+            "followup": self.followup,
             "urgent": self.urgent,
             "evidence": self.evidence,
             "points": [asdict(p) for p in self.points],

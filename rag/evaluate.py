@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rag.documents import Answer
-from rag.gold import Conversation, GoldQuestion, fact_in
+from rag.conversation import Conversation  # noqa: F401  (the type of run_question's conversation)
+from rag.gold import Conversation as GoldConversation
+from rag.gold import GoldQuestion, fact_in
 from rag.pipeline import Pipeline
 from rag.text import normalise
 
@@ -119,8 +121,9 @@ def check_citations(pipeline: Pipeline, answer: Answer) -> tuple[int, int]:
 
 def run_question(pipeline: Pipeline, question: str, mode: str, *, qid: str,
                  gold_ids: list[str], key_facts: list[str] | None, answerable: bool, qtype: str | None = None,
-                 gold_answer: str | None = None, decision: str | None = None) -> tuple[Result, Answer]:
-    answer = pipeline.ask(question, mode=mode)
+                 gold_answer: str | None = None, decision: str | None = None,
+                 conversation: Conversation | None = None) -> tuple[Result, Answer]:
+    answer = pipeline.ask(question, mode=mode, conversation=conversation)
     body = answer.body if not answer.abstained else ""
     nbody = normalise(body)
     checked, supported = check_citations(pipeline, answer)
@@ -149,15 +152,25 @@ def run_gold(pipeline: Pipeline, gold: list[GoldQuestion], mode: str = "hybrid",
     return out
 
 
-def run_conversations(pipeline: Pipeline, conversations: list[Conversation], mode: str = "hybrid",
-                      progress: Callable[[], None] | None = None) -> list[Result]:
-    """Each turn is asked as the user typed it, through the same `ask` as a single question."""
+FOLLOWUP_STRATEGIES = ("rewrite", "alone", "concatenate")
+
+
+def run_conversations(pipeline: Pipeline, conversations: list[GoldConversation], mode: str = "hybrid",
+                      progress: Callable[[], None] | None = None, strategy: str = "rewrite") -> list[Result]:
+    """Each conversation through the chat's own `ask`. `rewrite` is what the chat does (follow-ups read
+    in the light of the conversation); `alone` and `concatenate` are the naive baselines: each turn as
+    typed, or every question so far joined into one query."""
     out = []
     for conv in conversations:
+        state = pipeline.new_conversation() if strategy == "rewrite" else None
+        history: list[str] = []
         for i, turn in enumerate(conv.turns):
-            result, _ = run_question(pipeline, turn.question, mode, qid=f"{conv.id}#{i + 1}",
+            asked = " ".join(history + [turn.question]) if strategy == "concatenate" else turn.question
+            history.append(turn.question)
+            result, _ = run_question(pipeline, asked, mode, qid=f"{conv.id}#{i + 1}",
                                      gold_ids=turn.gold_article_ids, key_facts=turn.key_facts,
-                                     answerable=turn.answerable)
+                                     answerable=turn.answerable, conversation=state)
+            result.question = turn.question
             result.conversation, result.turn = conv.id, i + 1
             out.append(result)
             if progress:

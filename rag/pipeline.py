@@ -12,6 +12,7 @@ from pathlib import Path
 from rag.chunking import Chunker, ChunkerSettings, count_tokens, truncate_tokens
 from rag.compose import compose
 from rag.config import Settings
+from rag.conversation import Conversation, subject_terms
 from rag.documents import Answer, Article, Chunk
 from rag.embedding import Embedder, default_threads, resolve_model, set_threads
 from rag.ingest import ArticleError, Skipped, corpus_files, load_article
@@ -147,6 +148,10 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         self.retriever = Retriever(self.store, self.embedder, self.settings.candidates, self.settings.rrf_k)
+        self.subjects = subject_terms(list(self.store.titles.values()))
+
+    def new_conversation(self) -> Conversation:
+        return Conversation(known=self.subjects)
 
     @classmethod
     def open(cls, settings: Settings, index_dir: Path | None = None, embedder: Embedder | None = None) -> "Pipeline":
@@ -161,15 +166,25 @@ class Pipeline:
         set_threads(1)
         return cls(settings, store, embedder)
 
-    def ask(self, question: str, audience: str = "clinician", mode: str = "hybrid") -> Answer:
+    def ask(self, question: str, audience: str = "clinician", mode: str = "hybrid",
+            conversation: Conversation | None = None) -> Answer:
+        """Answer one question; with a conversation, a follow-up is first rewritten to stand on its own
+        and the conversation records the turn."""
         started = time.perf_counter()
         query, notices = clean_question(question, self.settings.max_question_tokens)
+        followup, topic = False, ""
+        if conversation is not None:
+            query, topic, followup = conversation.rewrite(query)
         retrieval = self.retriever.search(query, self.settings.top_k, self.settings.per_article, mode)
         t_compose = time.perf_counter()
         answer = compose(question.strip(), query, retrieval, self.store, self.settings, audience)
         done = time.perf_counter()
         answer.notices = notices + answer.notices
         answer.ranked_articles = retrieval.ranked_articles
+        answer.followup = followup
+        if conversation is not None:
+            top = None if answer.abstained or not answer.sources else answer.sources[0].article_id
+            conversation.add(question, query, topic, top)
         answer.timings_ms = {**retrieval.timings_ms, "compose": (done - t_compose) * 1e3,
                              "total": (done - started) * 1e3}
         return answer

@@ -104,7 +104,7 @@ def _plots(out: Path, by_mode: dict[str, list[Result]], primary: str, metrics: d
 
 def write_report(out: Path, *, gold_path: str, index_info: dict, primary: str, metrics: dict,
                  by_mode_metrics: dict[str, dict], by_mode: dict[str, list[Result]], turns: list[Result] | None,
-                 unknown_articles: list[str], seconds: float) -> None:
+                 unknown_articles: list[str], seconds: float, followup_baselines: dict | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "metrics_by_retriever.json").write_text(json.dumps(by_mode_metrics, indent=2))
@@ -137,6 +137,18 @@ def write_report(out: Path, *, gold_path: str, index_info: dict, primary: str, m
         lines.append(f"| {group}.{name} | " + " | ".join(fmt(m[group][name]) for m in by_mode_metrics.values()) + " |")
     lines.append("| latency_ms.p50 | " + " | ".join(fmt(m["latency_ms"]["p50"]) for m in by_mode_metrics.values()) + " |")
     lines.append("")
+
+    if followup_baselines:
+        (out / "followups.json").write_text(json.dumps(followup_baselines, indent=2))
+        names = {"rewrite": "rewritten in context (the chat)", "alone": "follow-up alone",
+                 "concatenate": "all history concatenated"}
+        lines += ["## Follow-ups: reading them in context vs two naive baselines", "",
+                  "| strategy | recall@5 first turn | recall@5 follow-ups | key facts in follow-up answers |",
+                  "|---|---|---|---|"]
+        for strategy, m in followup_baselines.items():
+            lines.append(f"| {names.get(strategy, strategy)} | {fmt(m['recall@5_first_turn'])} | "
+                         f"{fmt(m['recall@5_followup'])} | {fmt(m['key_fact_recall_followup'])} |")
+        lines.append("")
 
     lines += ["## By question type", "",
               "| type | n | recall@1 | recall@5 | key_fact_recall | yes_no_accuracy | source_recall | abstention.f1 | false_abstention |",

@@ -1,0 +1,59 @@
+"""Follow-ups: rewriting a question in the light of the conversation, and dropping old context."""
+
+import pytest
+
+from rag.conversation import Conversation, subject_terms, topic_words
+
+TITLES = ["How is myasthenia gravis diagnosed?", "What is the first-line treatment for migraine?",
+          "What is primary lateral sclerosis and how does it differ from ALS?", "What is progressive muscular atrophy?"]
+
+
+@pytest.fixture
+def conv():
+    c = Conversation(known=subject_terms(TITLES))
+    c.add("How do doctors test for myasthenia gravis?", "How do doctors test for myasthenia gravis?",
+          "myasthenia gravis", "neuromuscular/myasthenia-gravis-diagnosis")
+    return c
+
+
+def test_topic_words_skip_what_is_asked():
+    assert topic_words("What is the first-line treatment for migraine in adults?") == ["migraine"]
+    assert topic_words("My dad was diagnosed with Guillain-Barre. How is it treated?") == ["Guillain-Barre"]
+
+
+@pytest.mark.parametrize("follow_up, expected", [
+    ("how is it treated?", "how is myasthenia gravis treated?"),
+    ("and in children?", "and in children? (myasthenia gravis)"),
+    ("what about treatment?", "what about treatment? (myasthenia gravis)"),
+    ("what blood tests should I have?", "what blood tests should I have? (myasthenia gravis, blood)"),
+    ("is that the same as ALS?", "is myasthenia gravis the same as ALS?"),
+])
+def test_follow_ups_carry_the_topic(conv, follow_up, expected):
+    query, topic, followup = conv.rewrite(follow_up)
+    assert (query, topic, followup) == (expected, "myasthenia gravis", True)
+
+
+@pytest.mark.parametrize("question, query", [
+    ("What is the first-line treatment for migraine?", "What is the first-line treatment for migraine?"),
+    ("Different question: how is migraine treated?", "how is migraine treated?"),
+    ("Unrelated - what causes it?", "what causes it?"),
+])
+def test_a_new_subject_or_a_stated_switch_drops_the_old_context(conv, question, query):
+    rewritten, _, followup = conv.rewrite(question)
+    assert rewritten == query and followup is False
+
+
+def test_the_other_one_refers_back_to_the_previous_subject(conv):
+    conv.add("What is primary lateral sclerosis?", "What is primary lateral sclerosis?", "primary lateral sclerosis", None)
+    query, topic, followup = conv.rewrite("and what about the other one?")
+    assert followup and topic == "myasthenia gravis" and query == "and what about myasthenia gravis?"
+
+
+def test_pipeline_records_turns_and_shows_the_rewritten_query(pipeline):
+    c = pipeline.new_conversation()
+    first = pipeline.ask("How is myasthenia gravis diagnosed?", conversation=c)
+    second = pipeline.ask("and what does the chest CT look for?", conversation=c)
+    assert not first.followup and second.followup
+    assert "myasthenia gravis" in second.query and second.question == "and what does the chest CT look for?"
+    assert second.sources[0].article_id == "neuro/myasthenia-gravis"
+    assert [t.article_id for t in c.turns] == ["neuro/myasthenia-gravis", "neuro/myasthenia-gravis"]
