@@ -159,7 +159,8 @@ def serve(
     from ui.app import launch
 
     err.print(f"Index loaded in {time.perf_counter() - started:.1f} s: {pipeline.info()}", highlight=False)
-    launch(pipeline, host=settings.host, port=settings.port)
+    launch(pipeline, host=settings.host, port=settings.port, concurrency=settings.concurrency,
+           queue_size=settings.queue_size)
 
 
 @eval_app.command("run")

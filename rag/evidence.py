@@ -48,12 +48,16 @@ def jaccard(a: set[str], b: set[str]) -> float:
 
 def evidence_score(retrieval: Retrieval, qterms: set[str], coverage_weight: float) -> float:
     """How well the library covers the question: the best chunk's cosine, plus a bonus for the share of
-    the question's words that the top chunk contains (a near-miss question shares the topic but not the
-    specific words, e.g. a drug the library never mentions)."""
+    the question's words found in the best article's retrieved chunks (a near-miss question shares the
+    topic but not the specific words, e.g. a drug the library never mentions)."""
     if not retrieval.hits:
         return 0.0
-    top_terms = set(terms(retrieval.hits[0].chunk.embed_text))
-    return retrieval.best_dense + coverage_weight * overlap(qterms, top_terms)
+    top = retrieval.hits[0].chunk.article_id
+    found: set[str] = set()
+    for h in retrieval.hits:
+        if h.chunk.article_id == top:
+            found |= set(terms(h.chunk.embed_text))
+    return retrieval.best_dense + coverage_weight * overlap(qterms, found)
 
 
 def unit_vector(store: IndexStore, unit: dict, fallback: np.ndarray | None) -> np.ndarray | None:

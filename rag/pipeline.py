@@ -147,7 +147,8 @@ class Pipeline:
     retriever: Retriever = field(init=False)
 
     def __post_init__(self) -> None:
-        self.retriever = Retriever(self.store, self.embedder, self.settings.candidates, self.settings.rrf_k)
+        self.retriever = Retriever(self.store, self.embedder, self.settings.candidates, self.settings.rrf_k,
+                                   self.settings.bm25_weight)
         self.subjects = subject_terms(list(self.store.titles.values()))
 
     def new_conversation(self) -> Conversation:

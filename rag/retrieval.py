@@ -38,11 +38,13 @@ class Retrieval:
 
 
 class Retriever:
-    def __init__(self, store: IndexStore, embedder: Embedder, candidates: int = 50, rrf_k: int = 60):
+    def __init__(self, store: IndexStore, embedder: Embedder, candidates: int = 50, rrf_k: int = 60,
+                 bm25_weight: float = 1.0):
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
         self.rrf_k = rrf_k
+        self.bm25_weight = bm25_weight
 
     def dense(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
         k = min(k, self.store.index.ntotal)
@@ -65,15 +67,21 @@ class Retriever:
         t0 = time.perf_counter()
         qvec = self.embedder.encode_query(query)
         t1 = time.perf_counter()
-        dense = self.dense(qvec, self.candidates) if mode != "bm25" else []
+        depth = self.candidates + min(len(self.store.reference_ids), self.candidates)
+        dense = self.dense(qvec, depth) if mode != "bm25" else []
         t2 = time.perf_counter()
-        lexical = self.lexical(query, self.candidates) if mode != "dense" else []
+        lexical = self.lexical(query, depth) if mode != "dense" else []
         t3 = time.perf_counter()
 
+        # Reference-list entries are indexed, but they are not evidence: a short "Research: <title>" entry
+        # matches title-like questions better than the passages that answer them, so they never rank.
+        refs = self.store.reference_ids
+        dense = [x for x in dense if x[0] not in refs]
+        lexical = [x for x in lexical if x[0] not in refs]
         fused: dict[int, float] = {}
-        for ranking in (dense, lexical):
+        for ranking, weight in ((dense, 1.0), (lexical, self.bm25_weight)):
             for rank, (cid, _) in enumerate(ranking):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+                fused[cid] = fused.get(cid, 0.0) + weight / (self.rrf_k + rank + 1)
         cosine = dict(dense)
         bm25 = dict(lexical)
         order = sorted(fused, key=lambda c: (-fused[c], -cosine.get(c, 0.0)))

@@ -228,6 +228,8 @@ class IndexStore:
             rows = db.execute("SELECT id, title, answer FROM articles ORDER BY id").fetchall()
         self.titles = {r[0]: r[1] for r in rows}
         self.answers = {r[0]: r[2] for r in rows}
+        with self._lock:
+            self.reference_ids = {r[0] for r in db.execute("SELECT id FROM chunks WHERE kind = 'reference'")}
 
     @classmethod
     def open(cls, index_dir: Path, model_id: str | None = None, dimension: int | None = None,

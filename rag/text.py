@@ -46,6 +46,11 @@ def words(text: str) -> list[str]:
     return _WORD.findall(normalise(text))
 
 
+# Forms the stemmer leaves apart that a clinical question uses interchangeably ("treated" / "treatment").
+_SAME_STEM = {"treatment": "treat", "diagnosi": "diagnos", "diagnost": "diagnos", "therapi": "therapi",
+              "prognosi": "prognos", "prognost": "prognos", "symptomat": "symptom", "medicin": "medic"}
+
+
 def terms(text: str, drop_question_words: bool = True) -> list[str]:
     """Stemmed content words: the unit of lexical matching."""
     out = []
@@ -55,7 +60,7 @@ def terms(text: str, drop_question_words: bool = True) -> list[str]:
         if len(w) < 2 and not w.isdigit():
             continue
         out.append(w)
-    return _stemmer().stemWords(out)
+    return [_SAME_STEM.get(t, t) for t in _stemmer().stemWords(out)]
 
 
 def split_sentences(text: str) -> list[str]:

@@ -142,25 +142,25 @@ def test_rag_eval_bad_gold_files(user_corpus, tmp_path, content, message):
 
 # Regression gate on a fixed subset of the shipped gold set: every 4th question (80, of which 8
 # unanswerable and 23 yes/no) and every 4th conversation (16), hybrid retriever, real index of the shipped
-# corpus. Measured on 2026-11-24 with the question-aware composer: recall@1 0.861, recall@5 0.972,
-# mrr@10 0.915, key_fact_recall 0.766, yes_no_accuracy 0.739, citation precision 1.000, source_recall
-# 0.931, abstention f1 0.706, false_abstention_rate 0.042; with follow-ups read in context
-# recall@5_followup 0.981 (0.519 when asked alone) and key_fact_recall_followup 0.619.
+# corpus. Measured on 2026-11-24 (question-aware composer, follow-ups read in context, BM25 weighted 0.3):
+# recall@1 0.903, recall@5 0.972, mrr@10 0.940, key_fact_recall 0.803, yes_no_accuracy 0.783, citation
+# precision 1.000, source_recall 0.931, abstention f1 0.625, false_abstention_rate 0.042,
+# recall@5_followup 1.000 (0.519 when follow-ups are asked alone), key_fact_recall_followup 0.629.
 # Thresholds are those values minus a margin of about 0.05 (0.01 for citation precision, which must stay
 # exact; 0.10 for abstention f1, which rests on 8 questions; +0.06 for the false abstention rate).
 # Retrieval is deterministic, so a drop past a threshold is a real regression, not noise. Raise them when
 # a change raises the measured values.
 THRESHOLDS = {
-    ("retrieval", "recall@1"): 0.80,
+    ("retrieval", "recall@1"): 0.85,
     ("retrieval", "recall@5"): 0.93,
-    ("retrieval", "mrr@10"): 0.86,
-    ("answer", "key_fact_recall"): 0.71,
-    ("answer", "yes_no_accuracy"): 0.68,
+    ("retrieval", "mrr@10"): 0.89,
+    ("answer", "key_fact_recall"): 0.75,
+    ("answer", "yes_no_accuracy"): 0.72,
     ("citations", "precision"): 0.99,
     ("citations", "source_recall"): 0.88,
-    ("abstention", "f1"): 0.60,
-    ("followups", "recall@5_followup"): 0.93,
-    ("followups", "key_fact_recall_followup"): 0.57,
+    ("abstention", "f1"): 0.52,
+    ("followups", "recall@5_followup"): 0.95,
+    ("followups", "key_fact_recall_followup"): 0.58,
 }
 MAX_FALSE_ABSTENTION = 0.10
 

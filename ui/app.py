@@ -1,7 +1,8 @@
-"""The chat page. Binds 127.0.0.1 unless told otherwise; answers come only from rag.pipeline.
+"""The chat page: a thin shell over rag.pipeline.
 
-A hand-built chat (not ChatInterface) so the user's own message is escaped before it is shown: markup
-typed into the box is displayed as text, never rendered.
+A hand-built chat (not ChatInterface) so that the user's own message is escaped before it is shown
+(markup typed into the box is displayed as text, never rendered), and so each session carries its own
+Conversation for follow-up questions. Binds 127.0.0.1 unless told otherwise; serves no files.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import gradio as gr  # noqa: E402
 
 from rag.config import DISCLAIMER  # noqa: E402
 from rag.pipeline import Pipeline, QuestionError  # noqa: E402
-from ui.render import esc, to_markdown  # noqa: E402
+from ui.feedback import FeedbackStore  # noqa: E402
+from ui.render import esc, sources_html, to_markdown  # noqa: E402
 
 EXAMPLES = [
     "Is ALS a form of muscular dystrophy?",
@@ -22,50 +24,102 @@ EXAMPLES = [
     "What is the difference between Duchenne and Becker muscular dystrophy?",
     "What is the first-line treatment for type 2 diabetes?",
 ]
+CSS = """
+#disclaimer {border-left: 4px solid #d97706; padding: 6px 12px; background: #fffbeb;}
+#sources mark {background: #fde68a; padding: 0 2px;}
+#sources .src {margin-bottom: 12px;}
+#sources .passage {font-size: 0.9em; color: #374151; border-left: 3px solid #e5e7eb; padding-left: 8px; white-space: pre-wrap;}
+.read-as {font-size: 0.8em; color: #6b7280;}
+"""
 
 
-def build_app(pipeline: Pipeline) -> gr.Blocks:
+def build_app(pipeline: Pipeline, feedback: FeedbackStore) -> gr.Blocks:
     info = pipeline.info()
 
     def answer_markdown(message: str, audience: str) -> str:
+        """One question, no conversation: the API used by scripts and the load test."""
         try:
             answer = pipeline.ask(message, audience=audience or "clinician")
         except QuestionError as exc:
             return esc(str(exc))
         return to_markdown(answer)
 
-    def chat(message: str, history: list, audience: str):
+    def chat(message: str, history: list, audience: str, conversation, answers: list):
         history = list(history or [])
+        answers = list(answers or [])
+        conversation = conversation if conversation is not None else pipeline.new_conversation()
         history.append({"role": "user", "content": esc(message or "")})
-        history.append({"role": "assistant", "content": answer_markdown(message, audience)})
-        return history, ""
+        try:
+            answer = pipeline.ask(message, audience=audience or "clinician", conversation=conversation)
+        except QuestionError as exc:
+            history.append({"role": "assistant", "content": esc(str(exc))})
+            answers.append(None)
+            return history, "", conversation, answers, gr.update()
+        reply = to_markdown(answer)
+        if answer.followup:
+            reply += f"\n\n<span class='read-as'>Read as: {esc(answer.query)}</span>"
+        history.append({"role": "assistant", "content": reply})
+        answers.append({"question": message, "answer": answer.text, "query": answer.query,
+                        "sources": [s.__dict__ for s in answer.sources]})
+        return history, "", conversation, answers, sources_html(answer, pipeline.store)
+
+    def new_conversation():
+        return [], "", pipeline.new_conversation(), [], "<p>Sources of the latest answer appear here.</p>"
+
+    def on_like(answers: list, data: gr.LikeData):
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        turn = index // 2  # messages alternate: question, answer
+        record = answers[turn] if answers and 0 <= turn < len(answers) else None
+        if record:
+            feedback.save(record["question"], record["answer"], record["sources"], bool(data.liked), record["query"])
 
     with gr.Blocks(title="Cited clinical answers") as demo:
-        gr.Markdown("## Cited clinical answers\nAnswers are quoted from the article library, with numbered sources.")
-        audience = gr.Radio(["clinician", "patient"], value="clinician", label="Which best describes you?")
-        chatbot = gr.Chatbot(height=520, sanitize_html=True, allow_tags=False, label="Chat",
-                             buttons=["copy", "copy_all"])
+        gr.Markdown("## Cited clinical answers\nEvery sentence is quoted from the article library and cited.")
+        gr.Markdown(f"**Not medical advice.** {esc(DISCLAIMER)}", elem_id="disclaimer")
+        conversation = gr.State(None)
+        answers = gr.State([])
         with gr.Row():
-            box = gr.Textbox(placeholder="Ask a clinical question…", show_label=False, scale=8, lines=1,
-                             max_lines=6, elem_id="question")
-            send = gr.Button("Ask", variant="primary", scale=1)
-            clear = gr.Button("New conversation", scale=1)
-        gr.Examples(EXAMPLES, inputs=[box], label="Example questions")
-        gr.Markdown(f"<small>{esc(DISCLAIMER)}</small>", elem_id="disclaimer")
-        gr.Markdown(
-            f"<small>Index: {info['articles']} articles, {info['chunks']} chunks, built {esc(info['built_at'])}, "
-            f"model {esc(info['model'])}</small>"
-        )
-        box.submit(chat, [box, chatbot, audience], [chatbot, box], api_visibility="private")
-        send.click(chat, [box, chatbot, audience], [chatbot, box], api_visibility="private")
-        clear.click(lambda: ([], ""), None, [chatbot, box], api_visibility="private")
+            with gr.Column(scale=3):
+                audience = gr.Radio(["clinician", "patient"], value="clinician", label="Which best describes you?",
+                                    elem_id="audience")
+                chatbot = gr.Chatbot(height=560, sanitize_html=True, allow_tags=False, label="Chat",
+                                     buttons=["copy", "copy_all"], feedback_options=("Like", "Dislike"),
+                                     elem_id="chat")
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Ask a clinical question…", show_label=False, scale=8, lines=1,
+                                     max_lines=6, elem_id="question")
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    clear = gr.Button("New conversation", scale=1, elem_id="new")
+                gr.Examples(EXAMPLES, inputs=[box], label="Example questions")
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.HTML("<p>Sources of the latest answer appear here.</p>", elem_id="sources")
+                gr.Markdown(
+                    f"<small>Index: {info['articles']} articles, {info['chunks']} chunks, built "
+                    f"{esc(info['built_at'])}, model {esc(info['model'])}</small>", elem_id="index-info")
+        outputs = [chatbot, box, conversation, answers, sources]
+        inputs = [box, chatbot, audience, conversation, answers]
+        box.submit(chat, inputs, outputs, api_name="chat")
+        send.click(chat, inputs, outputs, api_visibility="private")
+        clear.click(new_conversation, None, outputs, api_visibility="private")
+        chatbot.like(on_like, [answers], None, api_visibility="private")
         gr.api(answer_markdown, api_name="ask")
     return demo
 
 
-def launch(pipeline: Pipeline, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> gr.Blocks:
-    demo = build_app(pipeline)
-    demo.queue(default_concurrency_limit=2, max_size=64)
+def auth_from_env() -> tuple[str, str] | None:
+    """RAG_PASSWORD turns on a login (user name RAG_USER, default 'clinician'); unset, the page is open to
+    whoever can reach the bound address, which by default is this machine only."""
+    password = os.environ.get("RAG_PASSWORD")
+    return (os.environ.get("RAG_USER", "clinician"), password) if password else None
+
+
+def launch(pipeline: Pipeline, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
+           concurrency: int = 2, queue_size: int = 64) -> gr.Blocks:
+    feedback = FeedbackStore(pipeline.store.path.parent / "feedback.sqlite")
+    demo = build_app(pipeline, feedback)
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     demo.launch(server_name=host, server_port=port, ssr_mode=False, prevent_thread_lock=not block,
-                show_error=False, footer_links=[], quiet=not block)
+                show_error=False, footer_links=[], quiet=not block, auth=auth_from_env(), css=CSS,
+                allowed_paths=[], max_file_size="1mb")
     return demo

@@ -10,6 +10,7 @@ from rag.answer_text import ABSTAIN, HEADINGS, as_sentence, brackets, direct_lin
 from rag.config import DISCLAIMER, PATIENT_ADVICE
 from rag.documents import Answer, Source
 from rag.questions import URGENT_LINE
+from rag.store import IndexStore
 
 
 def esc(text: str) -> str:
@@ -52,3 +53,40 @@ def to_markdown(answer: Answer) -> str:
             parts.append(esc(PATIENT_ADVICE))
     parts.append(f"<small>{esc(DISCLAIMER)}</small>")
     return "\n\n".join(parts)
+
+
+def highlighted(text: str, spans: list[tuple[int, int]]) -> str:
+    """The chunk's text, escaped, with the cited spans marked."""
+    out, pos = [], 0
+    for start, end in sorted(set(spans)):
+        if start < pos:
+            continue
+        out += [esc(text[pos:start]), "<mark>", esc(text[start:end]), "</mark>"]
+        pos = end
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def sources_html(answer: Answer, store: IndexStore) -> str:
+    """The sources panel: each numbered source, and under each article the retrieved passages with the
+    sentences the answer quotes highlighted."""
+    if answer.abstained or not answer.sources:
+        return "<p>No sources: the library does not cover this question.</p>"
+    chunks = store.chunks(list({c.chunk_id for c in answer.citations}))
+    blocks = []
+    for s in answer.sources:
+        if s.kind == "reference":
+            where = ", ".join(esc(str(p)) for p in (s.journal, s.year) if p)
+            blocks.append(f"<div class='src' id='source-{s.number}'><b>[{s.number}] {esc(s.type)}</b>: "
+                          f"{esc(s.title)}. <i>{where}</i></div>")
+            continue
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for c in answer.citations:
+            if c.source == s.number:
+                spans.setdefault(c.chunk_id, []).append((c.start, c.end))
+        passages = "".join(
+            f"<div class='passage'><small>{esc(chunks[cid].section)}</small><br>{highlighted(chunks[cid].text, sp)}</div>"
+            for cid, sp in spans.items() if cid in chunks)
+        blocks.append(f"<div class='src' id='source-{s.number}'><b>[{s.number}] Library article</b>: "
+                      f"{esc(s.title)} <small>({esc(s.article_id)})</small>{passages}</div>")
+    return "\n".join(blocks)
