@@ -11,13 +11,14 @@ from typing import Optional
 
 import typer
 import typer.core
-from rich.console import Console
 
+from rag.cli_common import err, out
+from rag.cli_common import fail as _fail
+from rag.cli_index import index_app, run_build
 from rag.config import load_settings
 
 app = typer.Typer(help="Cited answers to clinical questions from a library of articles, offline.",
                   no_args_is_help=True, add_completion=False)
-index_app = typer.Typer(help="Build and inspect the search index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 
 
@@ -33,66 +34,6 @@ class _EvalGroup(typer.core.TyperGroup):
 eval_app = typer.Typer(cls=_EvalGroup, no_args_is_help=True,
                        help="Evaluate against gold answers: rag eval GOLD.jsonl --index DIR; also validate, compare.")
 app.add_typer(eval_app, name="eval")
-
-out = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-@index_app.command("build")
-def index_build(
-    corpus: Optional[Path] = typer.Option(None, help="Folder of articles (.txt article format or .md). Default: corpus/"),
-    index: Optional[Path] = typer.Option(None, help="Folder the index is written to. Default: index/"),
-    model: Optional[str] = typer.Option(None, help="Embedding model: a folder path, or the bundled 'all-MiniLM-L6-v2'."),
-    chunk_tokens: Optional[int] = typer.Option(None, help="Token budget of a chunk (tiktoken cl100k_base). Default 200."),
-    config: Optional[Path] = typer.Option(None, help="A rag.toml settings file."),
-) -> None:
-    """Parse every article in CORPUS, chunk, embed and write a new index generation to INDEX."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from rag.embedding import ModelError
-    from rag.pipeline import BuildProgress, build_index
-
-    settings = load_settings(config).with_overrides(corpus_dir=corpus, index_dir=index, model=model,
-                                                    chunk_tokens=chunk_tokens)
-    if not settings.corpus_dir.is_dir():
-        _fail(f"corpus folder not found: {settings.corpus_dir}")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as bar:
-        tasks: dict[str, int] = {}
-
-        def start(name: str, total: int) -> None:
-            tasks[name] = bar.add_task(name, total=total)
-
-        hooks = BuildProgress(
-            on_parse_start=lambda n: start("parsing articles", n),
-            on_parsed=lambda _p: bar.advance(tasks["parsing articles"]),
-            on_embed_start=lambda n: start("embedding chunks", n),
-            on_embedded=lambda n: bar.advance(tasks["embedding chunks"], n),
-        )
-        try:
-            report = build_index(settings.corpus_dir, settings.index_dir, settings, progress=hooks)
-        except (FileNotFoundError, ModelError) as exc:
-            _fail(str(exc))
-    for warning in report.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    for s in report.skipped:
-        err.print(f"[yellow]skipped:[/] {s.path}: {s.reason}", highlight=False)
-    out.print(
-        f"Built {report.generation} in {report.index}: {report.articles} articles, {report.chunks} chunks, "
-        f"{report.references} references; {len(report.skipped)} files skipped; "
-        f"{report.seconds:.1f} s, of which embedding {report.embed_seconds:.1f} s "
-        f"({report.chunks / max(report.embed_seconds, 1e-9):.0f} chunks/s, model {report.model})",
-        highlight=False, soft_wrap=True,
-    )
-    if report.skipped:
-        out.print("Skipped files:", highlight=False)
-        for s in report.skipped:
-            out.print(f"  {s.path}: {s.reason}", highlight=False)
 
 
 @app.command()
@@ -124,6 +65,8 @@ def ask(
         answer = pipeline.ask(question, audience=audience, mode=retriever)
     except IndexProblem as exc:
         _fail(str(exc))
+    if pipeline.store.fallback:
+        err.print(f"[yellow]warning:[/] {pipeline.store.fallback}", highlight=False)
     for notice in answer.notices:
         err.print(f"[yellow]notice:[/] {notice}", highlight=False)
     if as_json:
@@ -150,7 +93,7 @@ def serve(
         if not build_if_missing:
             _fail(f"no index in {settings.index_dir}; run: rag index build --index {settings.index_dir}")
         err.print(f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir} (first run only).")
-        index_build(corpus=settings.corpus_dir, index=settings.index_dir, model=None, chunk_tokens=None, config=config)
+        run_build(settings)
     started = time.perf_counter()
     try:
         pipeline = Pipeline.open(settings)
@@ -158,6 +101,8 @@ def serve(
         _fail(str(exc))
     from ui.app import launch
 
+    if pipeline.store.fallback:
+        err.print(f"[yellow]warning:[/] {pipeline.store.fallback}", highlight=False)
     err.print(f"Index loaded in {time.perf_counter() - started:.1f} s: {pipeline.info()}", highlight=False)
     launch(pipeline, host=settings.host, port=settings.port, concurrency=settings.concurrency,
            queue_size=settings.queue_size)

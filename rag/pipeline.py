@@ -4,115 +4,25 @@ what users get: `build_index` (corpus folder -> index generation) and `Pipeline.
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.chunking import Chunker, ChunkerSettings, count_tokens, truncate_tokens
+from rag.build import BuildProgress, BuildReport, build_index, marker_warnings  # noqa: F401  (the entry point)
+from rag.chunking import count_tokens, truncate_tokens
 from rag.compose import compose
 from rag.config import Settings
 from rag.conversation import Conversation, subject_terms
-from rag.documents import Answer, Article, Chunk
-from rag.embedding import Embedder, default_threads, resolve_model, set_threads
-from rag.ingest import ArticleError, Skipped, corpus_files, load_article
+from rag.documents import Answer
+from rag.embedding import Embedder, resolve_model, set_threads
 from rag.retrieval import Retriever
-from rag.store import IndexMismatch, IndexStore, check_compatible, current_generation, read_manifest, write_generation
+from rag.store import (CURRENT, IndexCorrupt, IndexMismatch, IndexProblem, IndexStore, check_compatible, current_generation,
+                       read_manifest)
 
 
 class QuestionError(ValueError):
     """A question that cannot be answered as given (empty); the message is meant for the user."""
-
-
-@dataclass
-class BuildReport:
-    corpus: str
-    index: str
-    generation: str
-    articles: int
-    chunks: int
-    references: int
-    skipped: list[Skipped]
-    warnings: list[str]
-    seconds: float
-    embed_seconds: float
-    model: str
-
-
-@dataclass
-class BuildProgress:
-    """Callbacks a front end can hook a progress bar to; all optional."""
-
-    on_parse_start: Callable[[int], None] = lambda total: None
-    on_parsed: Callable[[str], None] = lambda path: None
-    on_embed_start: Callable[[int], None] = lambda total: None
-    on_embedded: Callable[[int], None] = lambda n: None
-
-
-def marker_warnings(article: Article) -> list[str]:
-    numbers = {r.number for r in article.references}
-    missing = sorted(m for m in article.markers if m not in numbers)
-    if missing and article.references:
-        return [f"{article.id}: markers {missing} have no entry in its reference list; they cite the article only"]
-    if article.markers and not article.references:
-        return [f"{article.id}: has citation markers but no reference list"]
-    return []
-
-
-def build_index(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embedder | None = None,
-                progress: BuildProgress | None = None) -> BuildReport:
-    started = time.perf_counter()
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    if not corpus_dir.is_dir():
-        raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
-    progress = progress or BuildProgress()
-    files = corpus_files(corpus_dir)
-    progress.on_parse_start(len(files))
-    articles: list[Article] = []
-    skipped: list[Skipped] = []
-    warnings: list[str] = []
-    for path in files:
-        try:
-            article = load_article(path, corpus_dir)
-            articles.append(article)
-            warnings += marker_warnings(article)
-        except ArticleError as exc:
-            skipped.append(Skipped(str(path), str(exc)))
-        progress.on_parsed(str(path))
-    if not articles:
-        raise FileNotFoundError(
-            f"no readable articles in {corpus_dir} ({len(skipped)} skipped); expected .txt or .md files"
-        )
-    chunker_settings = ChunkerSettings(max_tokens=settings.chunk_tokens)
-    chunker = Chunker(chunker_settings)
-    chunks: list[Chunk] = [c for a in articles for c in chunker.chunk(a)]
-
-    embedder = embedder or Embedder(settings.model, settings.batch_size)
-    set_threads(default_threads())
-    progress.on_embed_start(len(chunks))
-    t_embed = time.perf_counter()
-    spans, n = [], 0
-    for c in chunks:
-        offset = len(c.embed_text) - len(c.text)  # the title and heading lines come first
-        spans.append([(offset + u["start"], offset + u["end"]) for u in c.units])
-        for u in c.units:
-            u["vec"] = n
-            n += 1
-    vectors, unit_vectors = embedder.encode_with_spans([c.embed_text for c in chunks], spans,
-                                                       progress=progress.on_embedded)
-    embed_seconds = time.perf_counter() - t_embed
-    seconds = time.perf_counter() - started
-    gen = write_generation(
-        index_dir, articles, chunks, vectors, unit_vectors,
-        model={"id": embedder.model_id, "spec": settings.model, "dimension": embedder.dimension,
-               "max_seq_length": embedder.max_seq_length},
-        chunker=chunker_settings.as_dict(),
-        build_seconds=seconds,
-    )
-    seconds = time.perf_counter() - started
-    return BuildReport(str(corpus_dir), str(index_dir), gen.name, len(articles), len(chunks),
-                       sum(len(a.references) for a in articles), skipped, warnings, seconds, embed_seconds,
-                       embedder.model_id)
 
 
 def index_exists(index_dir: Path) -> bool:
@@ -147,9 +57,53 @@ class Pipeline:
     retriever: Retriever = field(init=False)
 
     def __post_init__(self) -> None:
-        self.retriever = Retriever(self.store, self.embedder, self.settings.candidates, self.settings.rrf_k,
+        self._use(self.store)
+        self._reload_lock = threading.Lock()
+        self._checked_at = 0.0
+        self._seen = self._pointer()
+
+    def _use(self, store: IndexStore) -> None:
+        # One assignment swaps the whole view; a request in flight keeps the retriever it started with.
+        self.store = store
+        self.retriever = Retriever(store, self.embedder, self.settings.candidates, self.settings.rrf_k,
                                    self.settings.bm25_weight)
-        self.subjects = subject_terms(list(self.store.titles.values()))
+        self.subjects = subject_terms(list(store.titles.values()))
+
+    @property
+    def index_dir(self) -> Path:
+        return self.store.path.parent
+
+    def _pointer(self) -> str:
+        try:
+            return (self.index_dir / CURRENT).read_text().strip()
+        except OSError:
+            return ""
+
+    def refresh(self, every: float = 0.5) -> bool:
+        """Switch to a new generation when a build has published one: the running chat picks up new
+        articles without a restart. Checked at most every `every` seconds; a damaged new generation is
+        skipped (the store falls back to the last good one)."""
+        now = time.monotonic()
+        if now - self._checked_at < every:
+            return False
+        self._checked_at = now
+        pointer = self._pointer()
+        if not pointer or pointer == self._seen:
+            return False
+        with self._reload_lock:
+            if pointer == self._seen:
+                return False
+            self._seen = pointer
+            try:
+                store = IndexStore.open(self.index_dir, model_id=self.embedder.model_id,
+                                        dimension=self.embedder.dimension)
+            except IndexProblem:
+                return False  # keep serving what we have
+            if store.path == self.store.path:
+                store.close()
+                return False
+            self._use(store)
+            return True
 
     def new_conversation(self) -> Conversation:
         return Conversation(known=self.subjects)
@@ -159,7 +113,10 @@ class Pipeline:
         index_dir = Path(index_dir or settings.index_dir)
         # Check the manifest against the configured model before paying for loading the model.
         _, model_id = resolve_model(settings.model)
-        check_compatible(read_manifest(current_generation(index_dir)), index_dir, model_id, None)
+        try:
+            check_compatible(read_manifest(current_generation(index_dir)), index_dir, model_id, None)
+        except IndexCorrupt:
+            pass  # a damaged current generation: IndexStore.open falls back to the last good one
         embedder = embedder or Embedder(settings.model, settings.batch_size)
         if embedder.model_id != model_id:
             raise IndexMismatch(f"embedder {embedder.model_id!r} is not the configured model {model_id!r}")
@@ -173,12 +130,14 @@ class Pipeline:
         and the conversation records the turn."""
         started = time.perf_counter()
         query, notices = clean_question(question, self.settings.max_question_tokens)
+        self.refresh()
+        retriever = self.retriever  # this request answers from one generation, whatever happens meanwhile
         followup, topic = False, ""
         if conversation is not None:
             query, topic, followup = conversation.rewrite(query)
-        retrieval = self.retriever.search(query, self.settings.top_k, self.settings.per_article, mode)
+        retrieval = retriever.search(query, self.settings.top_k, self.settings.per_article, mode)
         t_compose = time.perf_counter()
-        answer = compose(question.strip(), query, retrieval, self.store, self.settings, audience)
+        answer = compose(question.strip(), query, retrieval, retriever.store, self.settings, audience)
         done = time.perf_counter()
         answer.notices = notices + answer.notices
         answer.ranked_articles = retrieval.ranked_articles

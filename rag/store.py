@@ -104,7 +104,9 @@ def write_generation(
     build_seconds: float,
 ) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
-    name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 100000:05d}"
+    seq = 1 + max((int(p.name.split("-")[1]) for p in generations(index_dir) if p.name.split("-")[1].isdigit()),
+                  default=0)
+    name = f"gen-{seq:06d}-{time.strftime('%Y%m%dT%H%M%S')}"
     tmp = index_dir / f".tmp-{name}"
     tmp.mkdir()
     try:
@@ -174,10 +176,10 @@ def write_generation(
     return index_dir / name
 
 
-def _prune(index_dir: Path, keep: set[str], keep_previous: int = 1) -> None:
-    """Keep the new generation and the one before it (a fallback); remove older ones and stale temps."""
-    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir() and p.name not in keep),
-                  key=lambda p: p.stat().st_mtime, reverse=True)
+def _prune(index_dir: Path, keep: set[str], keep_previous: int = 2) -> None:
+    """Keep the new generation and the two before it (fallbacks, even if one of them was damaged);
+    remove older ones and the temporary folders of builds that died."""
+    gens = [p for p in generations(index_dir) if p.name not in keep]
     for old in gens[keep_previous:]:
         shutil.rmtree(old, ignore_errors=True)
     for stale in index_dir.glob(".tmp-gen-*"):
@@ -195,6 +197,22 @@ def current_generation(index_dir: Path) -> Path:
     if not gen.is_dir():
         raise IndexCorrupt(f"{pointer} names {gen.name}, which does not exist ({rebuild_hint(index_dir)})")
     return gen
+
+
+def generations(index_dir: Path) -> list[Path]:
+    """Every finished generation, newest first."""
+    return sorted((p for p in Path(index_dir).glob("gen-*") if p.is_dir()), key=lambda p: p.name, reverse=True)
+
+
+def checksum_problems(gen: Path, manifest: dict) -> list[str]:
+    problems = []
+    for rel, digest in manifest.get("files", {}).items():
+        path = gen / rel
+        if not path.is_file():
+            problems.append(f"index file missing: {path}")
+        elif sha256_file(path) != digest:
+            problems.append(f"index file damaged (checksum differs): {path}")
+    return problems
 
 
 def read_manifest(gen: Path) -> dict:
@@ -223,6 +241,7 @@ class IndexStore:
         self.bm25 = bm25
         self.bm25_ids = bm25_ids
         self.unit_vectors = unit_vectors  # float16, memory-mapped; row = a unit's "vec"
+        self.fallback: str | None = None  # set when the current generation was damaged and this is older
         self.vocab = set(bm25.vocab_dict) if getattr(bm25, "vocab_dict", None) else set()
         with self._lock:
             rows = db.execute("SELECT id, title, answer FROM articles ORDER BY id").fetchall()
@@ -234,17 +253,33 @@ class IndexStore:
     @classmethod
     def open(cls, index_dir: Path, model_id: str | None = None, dimension: int | None = None,
              verify: bool = True) -> "IndexStore":
+        """Open the current generation; if it is damaged, fall back to the newest older generation that
+        is whole (the build keeps the previous one for this), and say so in `fallback`."""
         index_dir = Path(index_dir)
-        gen = current_generation(index_dir)
+        current = current_generation(index_dir)
+        try:
+            return cls.open_generation(current, index_dir, model_id, dimension, verify)
+        except IndexCorrupt as damage:
+            for gen in generations(index_dir):
+                if gen == current:
+                    continue
+                try:
+                    store = cls.open_generation(gen, index_dir, model_id, dimension, verify)
+                except IndexProblem:
+                    continue
+                store.fallback = f"{current.name} is damaged ({damage}); serving the previous generation {gen.name}"
+                return store
+            raise
+
+    @classmethod
+    def open_generation(cls, gen: Path, index_dir: Path, model_id: str | None = None,
+                        dimension: int | None = None, verify: bool = True) -> "IndexStore":
         manifest = read_manifest(gen)
         check_compatible(manifest, index_dir, model_id, dimension)
         if verify:
-            for rel, digest in manifest.get("files", {}).items():
-                path = gen / rel
-                if not path.is_file():
-                    raise IndexCorrupt(f"index file missing: {path} ({rebuild_hint(index_dir)})")
-                if sha256_file(path) != digest:
-                    raise IndexCorrupt(f"index file damaged (checksum differs): {path} ({rebuild_hint(index_dir)})")
+            problems = checksum_problems(gen, manifest)
+            if problems:
+                raise IndexCorrupt(f"{problems[0]} ({rebuild_hint(index_dir)})")
         try:
             index = faiss.read_index(str(gen / "vectors.faiss"))
             db = sqlite3.connect(f"file:{gen / 'meta.sqlite'}?mode=ro", uri=True, check_same_thread=False)
@@ -259,6 +294,21 @@ class IndexStore:
         if index.ntotal != manifest["counts"]["chunks"]:
             raise IndexCorrupt(f"{gen} holds {index.ntotal} vectors for {manifest['counts']['chunks']} chunks")
         return cls(gen, manifest, index, db, bm25, bm25_ids, unit_vectors)
+
+    def consistency_problems(self) -> list[str]:
+        """FAISS, SQLite, BM25 and the unit vectors must describe exactly the same chunks."""
+        problems = []
+        faiss_ids = set(faiss.vector_to_array(self.index.id_map).tolist())
+        db_ids = {r[0] for r in self._rows("SELECT id FROM chunks")}
+        if faiss_ids != db_ids:
+            problems.append(f"FAISS holds {len(faiss_ids - db_ids)} chunk ids SQLite lacks and misses "
+                            f"{len(db_ids - faiss_ids)} it has")
+        if set(self.bm25_ids.tolist()) != db_ids:
+            problems.append("the BM25 index and SQLite hold different chunks")
+        vecs = [u["vec"] for (units,) in self._rows("SELECT units FROM chunks") for u in json.loads(units)]
+        if sorted(vecs) != list(range(len(self.unit_vectors))):
+            problems.append(f"{len(vecs)} units point at {len(self.unit_vectors)} unit vectors")
+        return problems
 
     # -- metadata -------------------------------------------------------------------------------------
     def _rows(self, sql: str, args: tuple = ()) -> list[tuple]:

@@ -17,7 +17,9 @@ def rag(*args, timeout=300):
                           timeout=timeout)
 
 
-@pytest.mark.parametrize("args", [[], ["index"], ["index", "build"], ["ask"], ["serve"]])
+@pytest.mark.parametrize("args", [[], ["index"], ["index", "build"], ["index", "add"], ["index", "remove"],
+                                  ["index", "status"], ["index", "verify"], ["ask"], ["serve"], ["eval"],
+                                  ["eval", "run"], ["eval", "validate"], ["eval", "compare"]])
 def test_help_on_every_command(args):
     result = rag(*args, "--help")
     assert result.returncode == 0, result.stderr
@@ -75,3 +77,36 @@ def test_ask_text_and_huge_question_notice(fixture_index):
 def test_bad_option_values_exit_2(fixture_index):
     assert rag("ask", "x?", "--index", str(fixture_index), "--audience", "robot").returncode == 2
     assert rag("ask", "x?", "--index", str(fixture_index), "--retriever", "magic").returncode == 2
+
+
+def test_add_status_remove_verify(tmp_path):
+    import shutil
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(FIXTURE, corpus)
+    assert rag("index", "build", "--corpus", str(corpus), "--index", str(index)).returncode == 0
+    new = tmp_path / "incoming" / "gbs.txt"
+    new.parent.mkdir()
+    new.write_bytes((FIXTURE.parents[2] / "corpus" / "neuromuscular" / "guillain-barre-syndrome.txt").read_bytes())
+    added = rag("index", "add", str(new), "--corpus", str(corpus), "--index", str(index))
+    assert added.returncode == 0, added.stderr
+    assert "1 added, 0 changed, 0 removed" in added.stdout and "Added: gbs" in added.stdout
+    assert (corpus / "gbs.txt").is_file()
+
+    (corpus / "cardio" / "hypertension.txt").write_text("What changed?\n\nEverything changed here today.\n")
+    status = rag("index", "status", "--corpus", str(corpus), "--index", str(index))
+    assert status.returncode == 0 and "4 articles" in status.stdout
+    assert "changed: cardio/hypertension" in status.stdout and "0 new, 1 changed, 0 removed" in status.stdout
+
+    removed = rag("index", "remove", "gbs", "--corpus", str(corpus), "--index", str(index))
+    assert removed.returncode == 0 and "Removed: gbs" in removed.stdout
+    assert list((corpus / ".removed").rglob("gbs.txt")), "a removed article's file is kept, not deleted"
+    assert rag("index", "remove", "no/such", "--corpus", str(corpus), "--index", str(index)).returncode == 1
+
+    verify = rag("index", "verify", "--index", str(index))
+    assert verify.returncode == 0 and "OK" in verify.stdout
+    from rag.store import current_generation
+
+    (current_generation(index) / "meta.sqlite").write_bytes(b"\0" * 4096)
+    damaged = rag("index", "verify", "--index", str(index))
+    assert damaged.returncode == 1 and "checksum differs" in damaged.stdout

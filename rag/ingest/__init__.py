@@ -8,10 +8,19 @@ from pathlib import Path
 
 from rag.documents import Article
 from rag.ingest.builder import ArticleBuilder, ArticleError
+from rag.ingest.html import parse_html
+from rag.ingest.jsonl import parse_jsonl_line
 from rag.ingest.markdown import parse_markdown
 from rag.ingest.textformat import parse_text
 
-PARSERS = {".txt": ("text", parse_text), ".md": ("markdown", parse_markdown), ".markdown": ("markdown", parse_markdown)}
+PARSERS = {
+    ".txt": ("text", parse_text),
+    ".md": ("markdown", parse_markdown),
+    ".markdown": ("markdown", parse_markdown),
+    ".html": ("html", parse_html),
+    ".htm": ("html", parse_html),
+    ".jsonl": ("jsonl", None),  # many articles a file: see load_articles
+}
 MAX_BYTES = 2_000_000  # an article is a few KB; anything this large is not one
 
 
@@ -45,7 +54,8 @@ def decode(raw: bytes) -> str:
 def parse_article(raw: bytes, article_id: str, fmt: str = "text", path: str = "") -> Article:
     text = decode(raw)
     builder = ArticleBuilder()
-    (parse_markdown if fmt == "markdown" else parse_text)(text, builder)
+    parser = dict(PARSERS.values()).get(fmt) or parse_text
+    parser(text, builder)
     return builder.build(article_id, path, fmt, raw)
 
 
@@ -56,6 +66,31 @@ def load_article(path: Path, root: Path) -> Article:
     except OSError as exc:
         raise ArticleError(f"cannot read: {exc.strerror}") from None
     return parse_article(raw, article_id(path, root), fmt, str(path))
+
+
+def load_articles(path: Path, root: Path) -> tuple[list[Article], list[Skipped]]:
+    """Every article in one file: one for most formats, one a line for JSONL (a bad line is skipped and
+    named, the rest of the file still loads)."""
+    if path.suffix.lower() != ".jsonl":
+        try:
+            return [load_article(path, root)], []
+        except ArticleError as exc:
+            return [], [Skipped(str(path), str(exc))]
+    try:
+        raw = path.read_bytes()
+        text = decode(raw)
+    except (OSError, ArticleError) as exc:
+        return [], [Skipped(str(path), str(getattr(exc, "strerror", None) or exc))]
+    articles, skipped = [], []
+    prefix = path.relative_to(root).with_suffix("").as_posix()
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            articles.append(parse_jsonl_line(line, prefix, n, str(path)))
+        except ArticleError as exc:
+            skipped.append(Skipped(f"{path}:{n}", str(exc)))
+    return articles, skipped
 
 
 def corpus_files(root: Path) -> list[Path]:
@@ -75,11 +110,11 @@ def load_corpus(root: Path) -> tuple[list[Article], list[Skipped]]:
         raise FileNotFoundError(f"corpus folder not found: {root}")
     articles, skipped = [], []
     for path in corpus_files(root):
-        try:
-            articles.append(load_article(path, root))
-        except ArticleError as exc:
-            skipped.append(Skipped(str(path), str(exc)))
+        found, bad = load_articles(path, root)
+        articles += found
+        skipped += bad
     return articles, skipped
 
 
-__all__ = ["ArticleError", "Skipped", "load_article", "load_corpus", "parse_article", "corpus_files", "article_id"]
+__all__ = ["ArticleError", "Skipped", "load_article", "load_articles", "load_corpus", "parse_article", "corpus_files",
+           "article_id"]

@@ -1,0 +1,212 @@
+"""Building an index generation from a corpus folder, incrementally.
+
+The corpus folder is the truth. Each build parses every file (cheap), then re-uses the chunks and vectors
+of every article whose content hash is unchanged since the previous generation, embeds only new and
+changed articles, and drops articles whose files are gone. `full=True` re-embeds everything. One build
+at a time: a lock file in the index folder makes a second build wait, then fail with a clear message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from rag.chunking import Chunker, ChunkerSettings
+from rag.config import Settings
+from rag.documents import Article, Chunk
+from rag.embedding import Embedder, default_threads, resolve_model, set_threads
+from rag.ingest import Skipped, corpus_files, load_articles
+from rag.store import IndexProblem, IndexStore, write_generation
+
+LOCK_NAME = ".build.lock"
+
+
+class BuildLocked(RuntimeError):
+    pass
+
+
+@dataclass
+class BuildReport:
+    corpus: str
+    index: str
+    generation: str
+    articles: int
+    chunks: int
+    references: int
+    skipped: list[Skipped]
+    warnings: list[str]
+    seconds: float
+    embed_seconds: float
+    model: str
+    embedded_chunks: int = 0  # chunks that went through the model in this build
+    reused_chunks: int = 0  # chunks whose vectors came from the previous generation
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    full: bool = True
+
+
+@dataclass
+class BuildProgress:
+    """Callbacks a front end can hook a progress bar to; all optional."""
+
+    on_parse_start: Callable[[int], None] = lambda total: None
+    on_parsed: Callable[[str], None] = lambda path: None
+    on_embed_start: Callable[[int], None] = lambda total: None
+    on_embedded: Callable[[int], None] = lambda n: None
+
+
+def marker_warnings(article: Article) -> list[str]:
+    numbers = {r.number for r in article.references}
+    missing = sorted(m for m in article.markers if m not in numbers)
+    if missing and article.references:
+        return [f"{article.id}: markers {missing} have no entry in its reference list; they cite the article only"]
+    if article.markers and not article.references:
+        return [f"{article.id}: has citation markers but no reference list"]
+    return []
+
+
+def parse_corpus(corpus_dir: Path, progress: BuildProgress) -> tuple[list[Article], list[Skipped], list[str]]:
+    files = corpus_files(corpus_dir)
+    progress.on_parse_start(len(files))
+    articles: list[Article] = []
+    skipped: list[Skipped] = []
+    warnings: list[str] = []
+    by_hash: dict[str, str] = {}
+    seen_ids: set[str] = set()
+    for path in files:
+        found, bad = load_articles(path, corpus_dir)
+        skipped += bad
+        for article in found:
+            if article.content_hash in by_hash:
+                warnings.append(f"{article.path}: the same article as {by_hash[article.content_hash]}; indexed once")
+            elif article.id in seen_ids:
+                skipped.append(Skipped(article.path, f"article id {article.id!r} is already used by another file"))
+            else:
+                by_hash[article.content_hash] = article.path
+                seen_ids.add(article.id)
+                articles.append(article)
+                warnings += marker_warnings(article)
+        progress.on_parsed(str(path))
+    return articles, skipped, warnings
+
+
+def _previous(index_dir: Path, model_id: str, chunker: dict, warnings: list[str]) -> IndexStore | None:
+    """The generation to re-use vectors from: only one built with this very model and chunker."""
+    try:
+        store = IndexStore.open(index_dir, model_id=model_id)
+    except IndexProblem as exc:
+        if (index_dir / "CURRENT").exists():
+            warnings.append(f"previous index not re-used ({exc}); embedding every article")
+        return None
+    if store.manifest.get("chunker") != chunker:
+        warnings.append("chunker settings changed since the last build; embedding every article")
+        return None
+    if store.fallback:
+        warnings.append(store.fallback)
+    return store
+
+
+def build_index(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embedder | None = None,
+                progress: BuildProgress | None = None, full: bool = False, wait: float = 60.0) -> BuildReport:
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    if not corpus_dir.is_dir():
+        raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(index_dir / LOCK_NAME))
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        raise BuildLocked(f"another build of {index_dir} is running (lock {index_dir / LOCK_NAME} held for "
+                          f"{wait:.0f} s); try again when it has finished") from None
+    try:
+        return _build(corpus_dir, index_dir, settings, embedder, progress or BuildProgress(), full)
+    finally:
+        lock.release()
+
+
+def _build(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embedder | None,
+           progress: BuildProgress, full: bool) -> BuildReport:
+    started = time.perf_counter()
+    articles, skipped, warnings = parse_corpus(corpus_dir, progress)
+    if not articles:
+        raise FileNotFoundError(
+            f"no readable articles in {corpus_dir} ({len(skipped)} skipped); expected .txt or .md files")
+    chunker_settings = ChunkerSettings(max_tokens=settings.chunk_tokens)
+    chunker = Chunker(chunker_settings)
+    _, model_id = resolve_model(settings.model)
+    previous = None if full else _previous(index_dir, model_id, chunker_settings.as_dict(), warnings)
+    before = previous.manifest["articles"] if previous else {}
+
+    # Re-use what is unchanged; chunk what is new or changed.
+    plan: list[tuple[Article, list[Chunk], bool]] = []  # (article, chunks, reused)
+    for a in articles:
+        if previous and before.get(a.id, {}).get("content_hash") == a.content_hash:
+            plan.append((a, previous.article_chunks(a.id), True))
+        else:
+            plan.append((a, chunker.chunk(a), False))
+    fresh = [c for _, chunks, reused in plan if not reused for c in chunks]
+
+    progress.on_embed_start(len(fresh))
+    t_embed = time.perf_counter()
+    if fresh or previous is None:
+        embedder = embedder or Embedder(settings.model, settings.batch_size)
+        set_threads(default_threads())
+        model = {"id": embedder.model_id, "spec": settings.model, "dimension": embedder.dimension,
+                 "max_seq_length": embedder.max_seq_length}
+        spans = []
+        for c in fresh:
+            offset = len(c.embed_text) - len(c.text)  # the title and heading lines come first
+            spans.append([(offset + u["start"], offset + u["end"]) for u in c.units])
+        fresh_vecs, fresh_units = embedder.encode_with_spans([c.embed_text for c in fresh], spans,
+                                                             progress=progress.on_embedded)
+    else:  # nothing to embed: the model need not even be loaded
+        model = dict(previous.manifest["model"])
+        fresh_vecs = fresh_units = np.zeros((0, model["dimension"]), dtype=np.float32)
+    embed_seconds = time.perf_counter() - t_embed
+
+    # Assemble the generation: every chunk with its vector and its units' vectors, renumbered.
+    dim = model["dimension"]
+    chunks: list[Chunk] = []
+    vectors, unit_rows = [], []
+    fresh_at, unit_at = 0, 0
+    for _, article_chunks, reused in plan:
+        for c in article_chunks:
+            if reused:
+                vectors.append(previous.vector(c.id))
+                rows = [np.asarray(previous.unit_vectors[u["vec"]], dtype=np.float32) for u in c.units]
+            else:
+                vectors.append(fresh_vecs[fresh_at])
+                fresh_at += 1
+                rows = list(fresh_units[unit_at : unit_at + len(c.units)])
+                unit_at += len(c.units)
+            for u, row in zip(c.units, rows):
+                u["vec"] = len(unit_rows)
+                unit_rows.append(row)
+            chunks.append(c)
+    gen = write_generation(
+        index_dir, articles, chunks,
+        np.array(vectors, dtype=np.float32).reshape(-1, dim),
+        np.array(unit_rows, dtype=np.float32).reshape(-1, dim),
+        model=model,
+        chunker=chunker_settings.as_dict(),
+        build_seconds=time.perf_counter() - started,
+    )
+    if previous:
+        previous.close()
+    ids = {a.id for a in articles}
+    return BuildReport(
+        str(corpus_dir), str(index_dir), gen.name, len(articles), len(chunks),
+        sum(len(a.references) for a in articles), skipped, warnings, time.perf_counter() - started,
+        embed_seconds, model["id"],
+        embedded_chunks=len(fresh), reused_chunks=len(chunks) - len(fresh),
+        added=sorted(a.id for a in articles if a.id not in before) if previous else [],
+        changed=sorted(a.id for a, _, reused in plan if not reused and a.id in before),
+        removed=sorted(set(before) - ids),
+        full=previous is None,
+    )

@@ -1,0 +1,224 @@
+"""The `rag index ...` commands: build (incremental), add, remove, status, verify. Thin shells over
+rag.build and rag.store; heavy imports happen inside the commands."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from rag.cli_common import err, fail, out
+from rag.config import load_settings
+
+index_app = typer.Typer(help="Build, update and check the search index.", no_args_is_help=True)
+
+
+def run_build(settings, full: bool = False, wait: float = 60.0):
+    """Build with a progress bar and print the summary; shared by build, add and remove."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rag.build import BuildLocked
+    from rag.embedding import ModelError
+    from rag.pipeline import BuildProgress, build_index
+
+    if not settings.corpus_dir.is_dir():
+        fail(f"corpus folder not found: {settings.corpus_dir}")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def start(name: str, total: int) -> None:
+            tasks[name] = bar.add_task(name, total=total)
+
+        hooks = BuildProgress(
+            on_parse_start=lambda n: start("parsing articles", n),
+            on_parsed=lambda _p: bar.advance(tasks["parsing articles"]),
+            on_embed_start=lambda n: start("embedding chunks", n),
+            on_embedded=lambda n: bar.advance(tasks["embedding chunks"], n),
+        )
+        try:
+            report = build_index(settings.corpus_dir, settings.index_dir, settings, progress=hooks, full=full,
+                                 wait=wait)
+        except (FileNotFoundError, ModelError, BuildLocked) as exc:
+            fail(str(exc))
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    for s in report.skipped:
+        err.print(f"[yellow]skipped:[/] {s.path}: {s.reason}", highlight=False)
+    how = "full build" if report.full else (
+        f"incremental: {len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed")
+    out.print(
+        f"Built {report.generation} in {report.index} ({how}): {report.articles} articles, {report.chunks} chunks "
+        f"({report.embedded_chunks} embedded, {report.reused_chunks} re-used), {report.references} references; "
+        f"{len(report.skipped)} files skipped; {report.seconds:.1f} s, of which embedding {report.embed_seconds:.1f} s "
+        f"(model {report.model})",
+        highlight=False, soft_wrap=True,
+    )
+    for label, ids in (("Added", report.added), ("Changed", report.changed), ("Removed", report.removed)):
+        if ids:
+            out.print(f"{label}: {', '.join(ids)}", highlight=False, soft_wrap=True)
+    if report.skipped:
+        out.print("Skipped files:", highlight=False)
+        for s in report.skipped:
+            out.print(f"  {s.path}: {s.reason}", highlight=False)
+    return report
+
+
+CORPUS_OPT = typer.Option(None, help="Folder of articles (.txt article format or .md). Default: corpus/")
+INDEX_OPT = typer.Option(None, help="Index folder. Default: index/")
+CONFIG_OPT = typer.Option(None, help="A rag.toml settings file.")
+WAIT_OPT = typer.Option(60.0, help="Seconds to wait for another build to finish before giving up.")
+
+
+@index_app.command("build")
+def index_build(
+    corpus: Optional[Path] = CORPUS_OPT,
+    index: Optional[Path] = INDEX_OPT,
+    model: Optional[str] = typer.Option(None, help="Embedding model: a folder path, or the bundled 'all-MiniLM-L6-v2'."),
+    chunk_tokens: Optional[int] = typer.Option(None, help="Token budget of a chunk (tiktoken cl100k_base). Default 200."),
+    full: bool = typer.Option(False, "--full", help="Re-embed every article, not only new and changed ones."),
+    wait: float = WAIT_OPT,
+    config: Optional[Path] = CONFIG_OPT,
+) -> None:
+    """Index CORPUS into a new generation in INDEX: new and changed articles are embedded, unchanged ones
+    re-used, removed ones dropped."""
+    settings = load_settings(config).with_overrides(corpus_dir=corpus, index_dir=index, model=model,
+                                                    chunk_tokens=chunk_tokens)
+    run_build(settings, full=full, wait=wait)
+
+
+@index_app.command("add")
+def index_add(
+    paths: list[Path] = typer.Argument(..., help="Article files, or folders of them."),
+    corpus: Optional[Path] = CORPUS_OPT,
+    index: Optional[Path] = INDEX_OPT,
+    force: bool = typer.Option(False, help="Replace a different file already in the corpus under the same name."),
+    wait: float = WAIT_OPT,
+    config: Optional[Path] = CONFIG_OPT,
+) -> None:
+    """Copy articles into the corpus and index them; only they are embedded."""
+    import shutil
+
+    from rag.ingest import PARSERS, corpus_files
+
+    settings = load_settings(config).with_overrides(corpus_dir=corpus, index_dir=index)
+    if not settings.corpus_dir.is_dir():
+        fail(f"corpus folder not found: {settings.corpus_dir}")
+    copies: list[tuple[Path, Path]] = []
+    for path in paths:
+        if path.is_dir():
+            copies += [(f, settings.corpus_dir / f.relative_to(path)) for f in corpus_files(path)]
+        elif path.is_file():
+            if path.suffix.lower() not in PARSERS:
+                fail(f"{path}: not an article file (expected {', '.join(sorted(PARSERS))})", 2)
+            copies.append((path, settings.corpus_dir / path.name))
+        else:
+            fail(f"no such file or folder: {path}", 2)
+    for src, dest in copies:
+        if dest.exists() and dest.read_bytes() != src.read_bytes() and not force:
+            fail(f"{dest} already exists with other content; use --force to replace it")
+    for src, dest in copies:
+        if dest.resolve() != src.resolve():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest)
+    out.print(f"Copied {len(copies)} file(s) into {settings.corpus_dir}", highlight=False)
+    run_build(settings, wait=wait)
+
+
+@index_app.command("remove")
+def index_remove(
+    article_ids: list[str] = typer.Argument(..., help="Article ids (paths under the corpus without extension)."),
+    corpus: Optional[Path] = CORPUS_OPT,
+    index: Optional[Path] = INDEX_OPT,
+    wait: float = WAIT_OPT,
+    config: Optional[Path] = CONFIG_OPT,
+) -> None:
+    """Remove articles from the index. Their files move to CORPUS/.removed/<time>/: nothing is lost."""
+    from rag.ingest import PARSERS
+
+    settings = load_settings(config).with_overrides(corpus_dir=corpus, index_dir=index)
+    found, unknown = [], []
+    for aid in article_ids:
+        matches = [settings.corpus_dir / f"{aid}{ext}" for ext in PARSERS if (settings.corpus_dir / f"{aid}{ext}").is_file()]
+        (found.extend(matches) if matches else unknown.append(aid))
+    if unknown:
+        fail(f"not in {settings.corpus_dir}: {', '.join(unknown)}")
+    trash = settings.corpus_dir / ".removed" / time.strftime("%Y%m%d-%H%M%S")
+    for path in found:
+        dest = trash / path.relative_to(settings.corpus_dir)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(dest)
+    out.print(f"Moved {len(found)} file(s) to {trash}", highlight=False, soft_wrap=True)
+    run_build(settings, wait=wait)
+
+
+@index_app.command("status")
+def index_status(
+    corpus: Optional[Path] = CORPUS_OPT,
+    index: Optional[Path] = INDEX_OPT,
+    config: Optional[Path] = CONFIG_OPT,
+) -> None:
+    """Counts, model and generation of the index, and the articles changed on disk since it was built."""
+    import hashlib
+
+    from rag.ingest import article_id, corpus_files
+    from rag.store import IndexProblem, current_generation, generations, read_manifest
+
+    settings = load_settings(config).with_overrides(corpus_dir=corpus, index_dir=index)
+    try:
+        gen = current_generation(settings.index_dir)
+        m = read_manifest(gen)
+    except IndexProblem as exc:
+        fail(str(exc))
+    c = m["counts"]
+    out.print(f"Index {settings.index_dir}: generation {m['generation']} built {m['built_at']} in {m['build_seconds']} s",
+              highlight=False, soft_wrap=True)
+    out.print(f"  {c['articles']} articles, {c['chunks']} chunks, {c['references']} references; model {m['model']['id']} "
+              f"({m['model']['dimension']} dimensions); chunks of {m['chunker']['max_tokens']} tokens", highlight=False,
+              soft_wrap=True)
+    out.print(f"  generations on disk: {', '.join(g.name for g in generations(settings.index_dir))}", highlight=False,
+              soft_wrap=True)
+    if settings.corpus_dir.is_dir():
+        on_disk = {article_id(f, settings.corpus_dir): hashlib.sha256(f.read_bytes()).hexdigest()
+                   for f in corpus_files(settings.corpus_dir)}
+        built = {k: v["content_hash"] for k, v in m["articles"].items()}
+        new = sorted(set(on_disk) - set(built))
+        changed = sorted(k for k in on_disk if k in built and on_disk[k] != built[k])
+        gone = sorted(set(built) - set(on_disk))
+        out.print(f"Corpus {settings.corpus_dir}: {len(new)} new, {len(changed)} changed, {len(gone)} removed since the build",
+                  highlight=False, soft_wrap=True)
+        for label, ids in (("new", new), ("changed", changed), ("removed", gone)):
+            for aid in ids:
+                out.print(f"  {label}: {aid}", highlight=False)
+        if new or changed or gone:
+            out.print("Run: rag index build (only these are re-embedded)", highlight=False)
+
+
+@index_app.command("verify")
+def index_verify(
+    index: Optional[Path] = INDEX_OPT,
+    config: Optional[Path] = CONFIG_OPT,
+) -> None:
+    """Check every file of the current generation against its checksum, and that FAISS, SQLite, BM25 and
+    the unit vectors agree on every chunk."""
+    from rag.store import IndexProblem, IndexStore, checksum_problems, current_generation, read_manifest
+
+    settings = load_settings(config).with_overrides(index_dir=index)
+    try:
+        gen = current_generation(settings.index_dir)
+        problems = checksum_problems(gen, read_manifest(gen))
+        store = IndexStore.open(settings.index_dir)
+    except IndexProblem as exc:
+        fail(str(exc))
+    if store.fallback:
+        problems.append(store.fallback)
+    problems += [f"{store.path.name}: {p}" for p in store.consistency_problems()]
+    for p in problems:
+        out.print(f"problem: {p}", highlight=False, soft_wrap=True)
+    if problems:
+        fail(f"{len(problems)} problem(s) in {settings.index_dir}")
+    info = store.info()
+    out.print(f"{store.path.name}: OK ({info['articles']} articles, {info['chunks']} chunks; checksums match; "
+              f"FAISS, SQLite, BM25 and unit vectors agree)", highlight=False, soft_wrap=True)
