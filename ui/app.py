@@ -33,8 +33,14 @@ CSS = """
 """
 
 
-def build_app(pipeline: Pipeline, feedback: FeedbackStore) -> gr.Blocks:
+def index_info(pipeline: Pipeline) -> str:
+    """Read on every page load: after a live switch to a new generation the page shows the new one."""
     info = pipeline.info()
+    return (f"<small>Index: {info['articles']} articles, {info['chunks']} chunks, generation "
+            f"{esc(info['generation'])} built {esc(info['built_at'])}, model {esc(info['model'])}</small>")
+
+
+def build_app(pipeline: Pipeline, feedback: FeedbackStore) -> gr.Blocks:
 
     def answer_markdown(message: str, audience: str) -> str:
         """One question, no conversation: the API used by scripts and the load test."""
@@ -94,9 +100,7 @@ def build_app(pipeline: Pipeline, feedback: FeedbackStore) -> gr.Blocks:
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML("<p>Sources of the latest answer appear here.</p>", elem_id="sources")
-                gr.Markdown(
-                    f"<small>Index: {info['articles']} articles, {info['chunks']} chunks, built "
-                    f"{esc(info['built_at'])}, model {esc(info['model'])}</small>", elem_id="index-info")
+                info = gr.Markdown(index_info(pipeline), elem_id="index-info")
         outputs = [chatbot, box, conversation, answers, sources]
         inputs = [box, chatbot, audience, conversation, answers]
         box.submit(chat, inputs, outputs, api_name="chat")
@@ -104,6 +108,7 @@ def build_app(pipeline: Pipeline, feedback: FeedbackStore) -> gr.Blocks:
         clear.click(new_conversation, None, outputs, api_visibility="private")
         chatbot.like(on_like, [answers], None, api_visibility="private")
         gr.api(answer_markdown, api_name="ask")
+        demo.load(lambda: (pipeline.refresh(every=0.0), index_info(pipeline))[1], None, info, api_visibility="private")
     return demo
 
 

@@ -8,10 +8,17 @@ markers happens here once.
 from __future__ import annotations
 
 import hashlib
+import re
 
 from rag.documents import Article, Reference, Section, Unit
 from rag.ingest.markers import split_markers
 from rag.text import split_sentences
+
+
+_REF_LINE = re.compile(
+    r"^(?:(?P<type>Guideline|Research|Review)\s*[:\-–]\s*)?(?P<title>.+?)[.?]\s+(?P<journal>[^.]+?),?\s*(?P<year>(?:18|19|20)\d{2})\.?$",
+    re.I,
+)
 
 
 class ArticleError(ValueError):
@@ -68,6 +75,28 @@ class ArticleBuilder:
             kind = "leadin" if sentence.endswith(":") else "sentence"
             # Trailing markers belong to the paragraph's last sentence, as the author placed them.
             self._section().units.append(Unit(sentence, markers if i == len(sentences) - 1 else [], kind))
+
+    def outline_heading(self, text: str, level: int) -> bool:
+        """A heading from a format with levels (`#`, `<h1>`): the first level-1 heading is the title, a
+        "References" heading opens the reference list (returns True), any other is a section."""
+        if level == 1 and not self.title:
+            self.title = text
+            return False
+        if text.lower().rstrip(":") in {"references", "sources", "bibliography"}:
+            return True
+        self.heading(text, 1 if level <= 2 else 2)
+        return False
+
+    def reference_line(self, text: str) -> None:
+        """One entry of a reference list written on one line: "Guideline: Title. Journal, 2020"."""
+        m = _REF_LINE.match(text)
+        number = len(self.references) + 1
+        if not m:
+            self.references.append(Reference(number=number, type="Research", title=text.rstrip(".")))
+            return
+        self.references.append(Reference(
+            number=number, type=(m.group("type") or "Research").capitalize(), title=m.group("title").strip(),
+            journal=m.group("journal").strip(), year=int(m.group("year"))))
 
     @property
     def in_bullet(self) -> bool:

@@ -7,7 +7,6 @@ import re
 from html.parser import HTMLParser
 
 from rag.ingest.builder import ArticleBuilder
-from rag.ingest.markdown import _reference_from_line
 
 SKIP = {"head", "title", "script", "style", "nav", "header", "footer", "aside", "form", "noscript", "template", "svg",
         "button", "iframe", "select"}
@@ -89,19 +88,13 @@ def parse_html(text: str, builder: ArticleBuilder) -> None:
     in_refs = False
     for kind, depth, line, _ in events:
         if kind.startswith("h"):
-            level = int(kind[1])
-            if level == 1 and not builder.title:
-                builder.title = line
-                continue
-            in_refs = line.lower().rstrip(":") in {"references", "sources", "bibliography"}
-            if not in_refs:
-                builder.heading(line, 1 if level <= 2 else 2)
+            in_refs = builder.outline_heading(line, int(kind[1]))
             continue
         if not builder.title:
             builder.title = line
             continue
         if in_refs:
-            builder.references.append(_reference_from_line(line, len(builder.references) + 1))
+            builder.reference_line(line)
         elif kind == "li":
             builder.bullet(line, max(0, depth - 1))
         else:

@@ -14,10 +14,6 @@ from rag.ingest.builder import ArticleBuilder, ArticleError
 
 _HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^(?P<indent>\s*)(?:[-*+•]|\d+[.)])\s+(?P<text>.*)$")
-_REF_LINE = re.compile(
-    r"^(?:(?P<type>Guideline|Research|Review)\s*[:\-–]\s*)?(?P<title>.+?)[.?]\s+(?P<journal>[^.]+?),?\s*(?P<year>(?:18|19|20)\d{2})\.?$",
-    re.I,
-)
 _INLINE = re.compile(r"(\*\*|__|`)")
 
 
@@ -59,19 +55,6 @@ def _references_from_meta(items: object) -> list[Reference]:
     return refs
 
 
-def _reference_from_line(line: str, number: int) -> Reference:
-    m = _REF_LINE.match(line)
-    if not m:
-        return Reference(number=number, type="Research", title=line.rstrip("."))
-    return Reference(
-        number=number,
-        type=(m.group("type") or "Research").capitalize(),
-        title=m.group("title").strip(),
-        journal=m.group("journal").strip(),
-        year=int(m.group("year")),
-    )
-
-
 def parse_markdown(text: str, builder: ArticleBuilder) -> None:
     meta, body = _front_matter(text)
     if meta.get("date") is not None:
@@ -98,21 +81,14 @@ def parse_markdown(text: str, builder: ArticleBuilder) -> None:
         h = _HEADING.match(line)
         if h:
             flush()
-            level, heading = len(h.group("hashes")), _plain(h.group("text"))
-            if level == 1 and not builder.title:
-                builder.title = heading
-                continue
-            in_refs = heading.lower().rstrip(":") in {"references", "sources", "bibliography"}
-            if not in_refs:
-                builder.heading(heading, 1 if level <= 2 else 2)
+            in_refs = builder.outline_heading(_plain(h.group("text")), len(h.group("hashes")))
             continue
         if not builder.title:
             builder.title = _plain(line)  # no '# ' heading: the first line is the title
             continue
         b = _BULLET.match(raw)
         if in_refs:
-            item = _plain(b.group("text") if b else line)
-            builder.references.append(_reference_from_line(item, len(builder.references) + 1))
+            builder.reference_line(_plain(b.group("text") if b else line))
             continue
         if b:
             flush()
