@@ -38,6 +38,8 @@ INTENT = frozenset("""treat treated treating treatment treatments therapy therap
     actually just still ever anything something there here now then about question dad mum mom mother father
     son daughter wife husband sister brother grandad grandpa grandma grandmother grandfather uncle aunt
     friend mate partner family""".split())
+_IS_X_A_Y = re.compile(r"^\s*(is|are|was|were)\s+(?P<x>.+?)\s+(just\s+|really\s+|simply\s+)?(a|an|the|one|part|"
+                       r"like|same)\b", re.I)
 PRONOUNS = frozenset("it its it's this that these those they them their he she him her his hers one ones other".split())
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
 
@@ -47,15 +49,25 @@ def subject_terms(titles: list[str]) -> frozenset[str]:
     return frozenset(t for title in titles for t in terms(" ".join(topic_words(title))))
 
 
+def _is_topic(word: str) -> bool:
+    lw = word.lower().strip("'")
+    return not (lw in STOPWORDS or lw in QUESTION_WORDS or lw in INTENT or lw in PRONOUNS or len(lw) < 2)
+
+
+def topic_runs(question: str) -> list[list[str]]:
+    """Runs of consecutive topic words ("myasthenia gravis", "muscular dystrophy"), in order."""
+    runs: list[list[str]] = [[]]
+    for w in _WORD.findall(SWITCH.sub("", question)):
+        if _is_topic(w):
+            runs[-1].append(w)
+        elif runs[-1]:
+            runs.append([])
+    return [r for r in runs if r]
+
+
 def topic_words(question: str) -> list[str]:
     """The words of a question that name its subject, in order, as typed."""
-    out = []
-    for w in _WORD.findall(SWITCH.sub("", question)):
-        lw = w.lower().strip("'")
-        if lw in STOPWORDS or lw in QUESTION_WORDS or lw in INTENT or lw in PRONOUNS or len(lw) < 2:
-            continue
-        out.append(w)
-    return out
+    return [w for run in topic_runs(question) for w in run]
 
 
 @dataclass
@@ -81,6 +93,17 @@ class Conversation:
             return False
         return not self.known or bool(set(terms(" ".join(words))) & self.known)
 
+    def subject(self, question: str) -> str:
+        """What a question is about. "Is ALS a form of muscular dystrophy?" is about ALS: in "Is X a Y?"
+        the first named thing is the subject and the rest is said of it."""
+        runs = topic_runs(question)
+        if not runs:
+            return ""
+        m = _IS_X_A_Y.match(SWITCH.sub("", question))
+        if m:
+            return " ".join(topic_words(m.group("x"))) or " ".join(runs[0])
+        return " ".join(w for r in runs for w in r)
+
     @property
     def topic(self) -> str:
         return self.turns[-1].topic if self.turns else ""
@@ -92,7 +115,7 @@ class Conversation:
     def rewrite(self, question: str) -> tuple[str, str, bool]:
         """(self-contained query, its topic, whether it was read as a follow-up)."""
         own = topic_words(question)
-        own_topic = " ".join(own)
+        own_topic = self.subject(question)
         switch = bool(SWITCH.search(question))
         if not self.turns or switch:
             return SWITCH.sub("", question).strip() or question, own_topic, False

@@ -57,3 +57,14 @@ def test_pipeline_records_turns_and_shows_the_rewritten_query(pipeline):
     assert "myasthenia gravis" in second.query and second.question == "and what does the chest CT look for?"
     assert second.sources[0].article_id == "neuro/myasthenia-gravis"
     assert [t.article_id for t in c.turns] == ["neuro/myasthenia-gravis", "neuro/myasthenia-gravis"]
+
+
+def test_the_headline_example_follows_the_subject_not_the_predicate(shipped):
+    c = shipped.new_conversation()
+    first = shipped.ask("Is ALS a form of muscular dystrophy?", conversation=c)
+    assert first.text.startswith("No,")
+    second = shipped.ask("and how is it diagnosed?", conversation=c)
+    assert second.query == "and how is ALS diagnosed?"
+    assert second.sources[0].article_id == "neuromuscular/als-diagnosis"
+    third = shipped.ask("what genes are involved?", conversation=c)
+    assert "ALS" in third.query and third.sources[0].article_id == "neuromuscular/als-genetics"
