@@ -21,6 +21,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rag.evaluate import percentile  # noqa: E402
 
 
 def free_port() -> int:
@@ -33,12 +36,6 @@ def conversations() -> list[list[str]]:
     rows = [json.loads(line) for line in (ROOT / "eval" / "conversations.jsonl").read_text().splitlines() if line]
     return [[t["question"] for t in row["turns"]] for row in rows]
 
-
-def pct(values: list[float], q: float) -> float:
-    v = sorted(values)
-    k = (len(v) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
 def session(url: str, turns: list[str], out: list, errors: list) -> None:
@@ -109,8 +106,8 @@ def main() -> None:
     total = args.sessions * args.turns
     print(json.dumps({
         "sessions": args.sessions, "turns_each": args.turns, "turns_done": len(latencies), "errors": len(errors),
-        "p50_ms": round(pct(latencies, 0.5), 1) if latencies else None,
-        "p95_ms": round(pct(latencies, 0.95), 1) if latencies else None,
+        "p50_ms": round(percentile(latencies, 0.5), 1) if latencies else None,
+        "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
         "wall_s": round(wall, 1), "turns_per_s": round(len(latencies) / wall, 2),
     }))
@@ -119,7 +116,7 @@ def main() -> None:
     if not latencies:
         raise SystemExit("no turn was answered")
     print(f"{len(latencies)}/{total} turns answered, {len(errors)} errors; per turn p50 "
-          f"{pct(latencies, 0.5):.0f} ms, p95 {pct(latencies, 0.95):.0f} ms (10 sessions share 2 cores and a queue "
+          f"{percentile(latencies, 0.5):.0f} ms, p95 {percentile(latencies, 0.95):.0f} ms ({args.sessions} sessions share the cores and a queue "
           f"of concurrency 2, so a turn's latency includes its wait)")
 
 

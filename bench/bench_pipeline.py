@@ -27,13 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
 from rag.embedding import Embedder, default_threads, set_threads  # noqa: E402
+from rag.evaluate import percentile  # noqa: E402
 
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    k = (len(values) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 def questions_for(path: Path, store_titles: list[str], n: int) -> list[str]:
@@ -98,10 +93,10 @@ def bench_ask(index_dir: Path, settings: Settings, embedder: Embedder, questions
         embeds.append(t["embed"])
     return {
         "questions": len(qs),
-        "p50_ms": round(pct(totals, 0.5), 2),
-        "p95_ms": round(pct(totals, 0.95), 2),
+        "p50_ms": round(percentile(totals, 0.5), 2),
+        "p95_ms": round(percentile(totals, 0.95), 2),
         "mean_ms": round(statistics.fmean(totals), 2),
-        "embed_p50_ms": round(pct(embeds, 0.5), 2),
+        "embed_p50_ms": round(percentile(embeds, 0.5), 2),
         "embed_share": round(sum(embeds) / sum(totals), 3),
     }
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rag.documents import Answer
-from rag.conversation import Conversation  # noqa: F401  (the type of run_question's conversation)
+from rag.conversation import Conversation
 from rag.gold import Conversation as GoldConversation
 from rag.gold import GoldQuestion, fact_in
 from rag.pipeline import Pipeline
@@ -52,7 +52,8 @@ def _mean(values: list[float]) -> float | None:
     return round(statistics.fmean(values), 4) if values else None
 
 
-def _pct(values: list[float], q: float) -> float | None:
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear-interpolated percentile (q in [0, 1]); None for no values."""
     if not values:
         return None
     v = sorted(values)
@@ -269,14 +270,14 @@ def metrics(results: list[Result], turns: list[Result] | None = None) -> dict:
     out["followups"] = followup_metrics(turns) if turns else {
         "recall@5_first_turn": None, "recall@5_followup": None, "key_fact_recall_followup": None}
     latencies = [r.latency_ms for r in results]
-    out["latency_ms"] = {"p50": _pct(latencies, 0.5), "p95": _pct(latencies, 0.95)}
+    out["latency_ms"] = {"p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95)}
     out["n_questions"] = len(results)
     out["n_conversations"] = len({t.conversation for t in turns}) if turns else 0
     types = sorted({r.type or "unknown" for r in results})
     out["by_type"] = {t: block_metrics([r for r in results if (r.type or "unknown") == t]) for t in types}
     for t in types:
         subset = [r.latency_ms for r in results if (r.type or "unknown") == t]
-        out["by_type"][t]["latency_ms"] = {"p50": _pct(subset, 0.5), "p95": _pct(subset, 0.95)}
+        out["by_type"][t]["latency_ms"] = {"p50": percentile(subset, 0.5), "p95": percentile(subset, 0.95)}
         out["by_type"][t]["n_questions"] = len(subset)
     return out
 
