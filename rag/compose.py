@@ -17,10 +17,11 @@ from rag.documents import Answer, Chunk, Citation, KeyPoint, Source
 from rag.evidence import (Candidate, Selection, candidates, direct_answer_chunk, evidence_chunks,
                           evidence_score, unit_vector)
 from rag.glossary import explain
-from rag.questions import comparison_parts, is_emergency, polarity_of, question_type
+from rag.questions import comparison_parts, is_emergency, question_type
 from rag.retrieval import Retrieval
 from rag.store import IndexStore
 from rag.text import terms
+from rag.verdict import asks_what_is_happening, decide, reconcile, topic_of
 
 AUDIENCES = ("clinician", "patient")
 
@@ -106,12 +107,13 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
 
     qtype = question_type(query)
     urgent = is_emergency(question)
-    if urgent and qtype == "yes_no":
+    if urgent and qtype == "yes_no" and asks_what_is_happening(question):
         qtype = "other"  # never answer "Yes"/"No" to "is this a heart attack?": the urgent line comes first
     qvec = retrieval.query_vector[0]
     top = hits[0].chunk.article_id
     citer = Citer(store)
-    pool = candidates(evidence_chunks(hits, store, top, qvec), qterms, qvec, store, settings.min_similarity, top)
+    chunks = evidence_chunks(hits, store, top, qvec)
+    pool = candidates(chunks, qterms, qvec, store, settings.min_similarity, top)
     said = Selection(settings.answer_tokens)
 
     # The direct line: the top article's own answer when it answers this question (for a yes/no question,
@@ -121,7 +123,7 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
     if qtype == "yes_no" and direct_chunk is not None:
         opening = direct_chunk.units[0]["text"].split(",")[0].strip().lower()
         if opening in ("yes", "no"):
-            verdict = opening.capitalize()
+            verdict = reconcile(opening.capitalize(), direct_chunk.title, query)
         elif pool:
             direct_chunk = None
     if direct_chunk is not None:
@@ -130,12 +132,17 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
         direct_sources = citer.cite(direct_chunk, [], units[0]["start"], units[-1]["end"], 0)
         said.note(unit_vector(store, units[0], None), set(terms(direct_text)))
     elif pool:
-        best = pool.pop(0)
+        best = pool[0]
+        if qtype == "yes_no":  # the first line quotes the very sentence the verdict rests on
+            whole = candidates(chunks, qterms, qvec, store, settings.min_similarity, top, whole_top=True)
+            opening = next((c.text for c in whole if c.chunk.article_id == top and c.chunk.kind == "answer"), "")
+            decided = decide(query, topic_of(hits[0].chunk.title, opening), [c.text for c in whole],
+                             [c.score for c in whole], [c.chunk.article_id for c in whole])
+            verdict, best = decided.word, whole[decided.index]
+        pool = [c for c in pool if c.text != best.text]
         direct_text = best.text
         direct_sources = citer.cite(best.chunk, best.markers, best.start, best.end, 0)
         said.note(best.vec, best.terms)
-        if qtype == "yes_no":
-            verdict = _verdict(best, pool, query)
     else:  # the evidence passed the threshold but none of it is quotable: do not pretend otherwise
         return abstention(question, query, audience, retrieval, store)
 
@@ -156,15 +163,6 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
         answer.glossary = explain(" ".join([direct_text] + [p.text for p in points]))
     answer.text = render(answer)
     return answer
-
-
-def _verdict(best: Candidate, pool: list[Candidate], query: str) -> str:
-    verdict = polarity_of(best.text, query)
-    runner_up = pool[0] if pool else None
-    if runner_up and runner_up.score >= best.score - 0.01 and runner_up.chunk.article_id != best.chunk.article_id \
-            and polarity_of(runner_up.text, query) != verdict:
-        return "It depends"  # equally strong evidence from two articles points both ways
-    return verdict
 
 
 def _key_points(qtype: str, query: str, pool: list[Candidate], said: Selection,

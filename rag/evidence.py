@@ -84,18 +84,22 @@ def evidence_chunks(hits: list[Hit], store: IndexStore, top: str, qvec: np.ndarr
     pairs = [(h.chunk, h.dense) for h in hits]
     have = {h.chunk.id for h in hits}
     for chunk in store.article_chunks(top):
-        if chunk.id not in have and chunk.kind == "body":
+        if chunk.id not in have and chunk.kind in ("body", "answer"):
             pairs.append((chunk, float(store.vector(chunk.id) @ qvec)))
     return pairs
 
 
 def candidates(chunks: list[tuple[Chunk, float]], qterms: set[str], qvec: np.ndarray, store: IndexStore,
-               floor: float, top: str) -> list[Candidate]:
-    """Quotable units, best first. Lead-in lines ("…include:") and fragments are not claims."""
+               floor: float, top: str, whole_top: bool = False) -> list[Candidate]:
+    """Quotable units, best first. Lead-in lines ("…include:") and fragments are not claims. With
+    `whole_top`, every unit of the best article counts, its direct answer included and whatever its
+    chunk's similarity: a yes/no question is often settled by one clause the chunk around it hides."""
     out: list[Candidate] = []
     seen: set[str] = set()
+    kinds = ("body", "answer") if whole_top else ("body",)
     for chunk, dense in chunks:
-        if chunk.kind != "body" or dense < floor:
+        mine = whole_top and chunk.article_id == top
+        if chunk.kind not in kinds or (dense < floor and not mine) or (chunk.kind == "answer" and not mine):
             continue
         chunk_vec = store.vector(chunk.id)
         for u in chunk.units:

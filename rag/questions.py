@@ -15,11 +15,6 @@ _WH = frozenset("what which who whom whose how why when where".split())
 _OPENERS = frozenset("if when under in after for during with without while once since".split())
 _QUESTION_AUX = frozenset("does do did can could should will would".split())
 
-# Words by which evidence denies or limits what a yes/no question proposes.
-_NEGATION = re.compile(
-    r"\b(not|no|never|cannot|none|neither|nor|without|rather than|instead|poorly|against|avoid|avoided|"
-    r"contraindicated|unlikely|uncommon|rarely|unsafe|ineffective|little or no|no longer)\b|n't\b", re.I)
-
 # Checked in this order: the first that matches names the type.
 _TYPE_RULES: list[tuple[str, re.Pattern]] = [
     ("comparison", re.compile(r"\b(difference|differ|differs|distinguish|tell (them )?apart|versus|vs\.?|compared?|"
@@ -85,13 +80,6 @@ def question_type(question: str) -> str:
         if pattern.search(question):
             return name
     return "other"
-
-
-def polarity_of(text: str, question: str = "") -> str:
-    """No when the evidence uses a denying word the question itself does not ("diagnosed without a
-    biopsy?" answered by "classified without biopsy" is a yes)."""
-    asked = {m.group(0).lower() for m in _NEGATION.finditer(question)}
-    return "No" if any(m.group(0).lower() not in asked for m in _NEGATION.finditer(text)) else "Yes"
 
 
 _PARTS = [

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from rag.gold import load_gold
-from rag.questions import comparison_parts, is_emergency, polarity_of, question_type
+from rag.questions import comparison_parts, is_emergency, question_type
 
 GOLD = Path(__file__).resolve().parents[1] / "eval" / "gold.jsonl"
 
@@ -57,9 +57,3 @@ def test_comparison_parts(question, parts):
 ])
 def test_emergencies(question, urgent):
     assert is_emergency(question) is urgent
-
-
-def test_polarity_ignores_denials_the_question_itself_uses():
-    assert polarity_of("It is classified without biopsy.", "can it be diagnosed without a biopsy?") == "Yes"
-    assert polarity_of("It does not cause autism.", "does MMR cause autism?") == "No"
-    assert polarity_of("Pyridostigmine helps poorly.", "does pyridostigmine work?") == "No"
