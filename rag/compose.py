@@ -86,10 +86,13 @@ def evidence_note(sources: list[Source]) -> str:
     return f"Evidence: {guidelines} guideline and {len(refs) - guidelines} research references."
 
 
-def abstention(question: str, query: str, audience: str, retrieval: Retrieval, store: IndexStore) -> Answer:
+def abstention(question: str, query: str, audience: str, retrieval: Retrieval, store: IndexStore,
+               unknown: list[str] | None = None) -> Answer:
     nearest = [store.titles[a] for a in retrieval.articles()[:3] if a in store.titles]
     answer = Answer(question, query, audience, "", "The library does not cover this question.", [], [], [],
                     retrieval.hits, True, nearest)
+    if unknown:
+        answer.notices = [f"The library never mentions: {', '.join(unknown)}."]
     answer.qtype = question_type(query)
     answer.urgent = is_emergency(question)
     answer.text = render(answer)
@@ -97,11 +100,15 @@ def abstention(question: str, query: str, audience: str, retrieval: Retrieval, s
 
 
 def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, settings: Settings,
-            audience: str = "clinician") -> Answer:
+            audience: str = "clinician", unknown: list[str] | None = None) -> Answer:
+    """`unknown`: words of the question the library never uses (rag.vocabulary); any of them means the
+    library cannot answer, however close its topic is."""
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}")
     hits = retrieval.hits
     qterms = set(terms(query))
+    if unknown:
+        return abstention(question, query, audience, retrieval, store, unknown)
     if not hits or evidence_score(retrieval, qterms, settings.coverage_weight) < settings.min_evidence:
         return abstention(question, query, audience, retrieval, store)
 

@@ -52,6 +52,8 @@ class Settings:
     # eval/gold.jsonl (2026-11-24) for the best F1 with at most 5% false abstentions: F1 0.57 at 0.019.
     min_evidence: float = 0.55
     coverage_weight: float = 0.4
+    # Also abstain when the question names something the library never mentions (rag/vocabulary.py).
+    abstain_on_unknown_words: bool = True
     # Chunks whose cosine to the question is below this are never quoted.
     min_similarity: float = 0.30
     # Key points after the direct line, within a token budget. Measured on eval/gold.jsonl: 4 points in 260

@@ -17,6 +17,7 @@ from rag.conversation import Conversation, subject_terms
 from rag.documents import Answer
 from rag.embedding import Embedder, resolve_model, set_threads
 from rag.retrieval import Retriever
+from rag.vocabulary import Vocabulary
 from rag.store import (CURRENT, IndexCorrupt, IndexMismatch, IndexProblem, IndexStore, check_compatible, current_generation,
                        read_manifest)
 
@@ -65,8 +66,11 @@ class Pipeline:
     def _use(self, store: IndexStore) -> None:
         # One assignment swaps the whole view; a request in flight keeps the retriever it started with.
         self.store = store
-        self.retriever = Retriever(store, self.embedder, self.settings.candidates, self.settings.rrf_k,
-                                   self.settings.bm25_weight)
+        retriever = Retriever(store, self.embedder, self.settings.candidates, self.settings.rrf_k,
+                              self.settings.bm25_weight)
+        tokenizer = getattr(getattr(self.embedder, "model", None), "tokenizer", None)
+        retriever.vocabulary = Vocabulary(store.texts(), tokenizer.tokenize if tokenizer else None)
+        self.retriever = retriever
         self.subjects = subject_terms(list(store.titles.values()))
 
     @property
@@ -137,7 +141,9 @@ class Pipeline:
             query, topic, followup = conversation.rewrite(query)
         retrieval = retriever.search(query, self.settings.top_k, self.settings.per_article, mode)
         t_compose = time.perf_counter()
-        answer = compose(question.strip(), query, retrieval, retriever.store, self.settings, audience)
+        unknown = retriever.vocabulary.unknown(query) if self.settings.abstain_on_unknown_words else []
+        answer = compose(question.strip(), query, retrieval, retriever.store, self.settings, audience,
+                         unknown=unknown)
         done = time.perf_counter()
         answer.notices = notices + answer.notices
         answer.ranked_articles = retrieval.ranked_articles

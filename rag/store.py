@@ -337,6 +337,12 @@ class IndexStore:
         rows = self._rows(f"SELECT id, article_id FROM chunks WHERE id IN ({marks})", tuple(int(i) for i in ids))
         return dict(rows)
 
+    def texts(self) -> list[str]:
+        """Every title and every passage an answer can quote (not the reference lists): what the library
+        can be said to know about."""
+        return list(self.titles.values()) + [r[0] for r in self._rows(
+            "SELECT text FROM chunks WHERE kind IN ('answer', 'body')")]
+
     def article_chunks(self, article_id: str) -> list[Chunk]:
         ids = [r[0] for r in self._rows("SELECT id FROM chunks WHERE article_id=? ORDER BY ordinal", (article_id,))]
         found = self.chunks(ids)

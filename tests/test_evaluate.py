@@ -142,10 +142,10 @@ def test_rag_eval_bad_gold_files(user_corpus, tmp_path, content, message):
 
 # Regression gate on a fixed subset of the shipped gold set: every 4th question (80, of which 8
 # unanswerable and 23 yes/no) and every 4th conversation (16), hybrid retriever, real index of the shipped
-# corpus. Measured on 2026-11-24 (question-aware composer, follow-ups read in context, BM25 weighted 0.3):
-# recall@1 0.903, recall@5 0.972, mrr@10 0.940, key_fact_recall 0.803, yes_no_accuracy 0.783, citation
-# precision 1.000, source_recall 0.931, abstention f1 0.625, false_abstention_rate 0.042,
-# recall@5_followup 1.000 (0.519 when follow-ups are asked alone), key_fact_recall_followup 0.629.
+# corpus. Measured on 2026-11-24 (focus-based yes/no verdicts, abstention on words the library never uses):
+# recall@1 0.903, recall@5 0.972, mrr@10 0.940, key_fact_recall 0.803, yes_no_accuracy 0.870, citation
+# precision 1.000, source_recall 0.931, abstention f1 0.842, false_abstention_rate 0.042,
+# recall@5_followup 1.000 (0.519 when follow-ups are asked alone), key_fact_recall_followup 0.619.
 # Thresholds are those values minus a margin of about 0.05 (0.01 for citation precision, which must stay
 # exact; 0.10 for abstention f1, which rests on 8 questions; +0.06 for the false abstention rate).
 # Retrieval is deterministic, so a drop past a threshold is a real regression, not noise. Raise them when
@@ -155,12 +155,12 @@ THRESHOLDS = {
     ("retrieval", "recall@5"): 0.93,
     ("retrieval", "mrr@10"): 0.89,
     ("answer", "key_fact_recall"): 0.75,
-    ("answer", "yes_no_accuracy"): 0.72,
+    ("answer", "yes_no_accuracy"): 0.82,
     ("citations", "precision"): 0.99,
     ("citations", "source_recall"): 0.88,
-    ("abstention", "f1"): 0.52,
+    ("abstention", "f1"): 0.74,
     ("followups", "recall@5_followup"): 0.95,
-    ("followups", "key_fact_recall_followup"): 0.58,
+    ("followups", "key_fact_recall_followup"): 0.57,
 }
 MAX_FALSE_ABSTENTION = 0.10
 
