@@ -142,8 +142,9 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
         best = pool[0]
         if qtype == "yes_no":  # the first line quotes the very sentence the verdict rests on
             whole = candidates(chunks, qterms, qvec, store, settings.min_similarity, top, whole_top=True)
-            opening = next((c.text for c in whole if c.chunk.article_id == top and c.chunk.kind == "answer"), "")
-            decided = decide(query, topic_of(hits[0].chunk.title, opening), [c.text for c in whole],
+            answer_line = next((c.text for c in whole if c.chunk.article_id == top and c.chunk.kind == "answer"),
+                               "")
+            decided = decide(query, topic_of(hits[0].chunk.title, answer_line), [c.text for c in whole],
                              [c.score for c in whole], [c.chunk.article_id for c in whole])
             verdict, best = decided.word, whole[decided.index]
         pool = [c for c in pool if c.text != best.text]

@@ -96,10 +96,9 @@ def candidates(chunks: list[tuple[Chunk, float]], qterms: set[str], qvec: np.nda
     chunk's similarity: a yes/no question is often settled by one clause the chunk around it hides."""
     out: list[Candidate] = []
     seen: set[str] = set()
-    kinds = ("body", "answer") if whole_top else ("body",)
     for chunk, dense in chunks:
         mine = whole_top and chunk.article_id == top
-        if chunk.kind not in kinds or (dense < floor and not mine) or (chunk.kind == "answer" and not mine):
+        if chunk.kind not in (("body", "answer") if mine else ("body",)) or (dense < floor and not mine):
             continue
         chunk_vec = store.vector(chunk.id)
         for u in chunk.units:

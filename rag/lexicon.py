@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from rag.text import terms
+from rag.text import split_terms, terms
 
 # word -> words an article may use for it (classes, generic names, other spellings)
 ALSO: dict[str, tuple[str, ...]] = {
@@ -116,7 +116,7 @@ def _stemmed() -> dict[str, frozenset[str]]:
     for word, also in ALSO.items():
         key = terms(word)
         if len(key) == 1:
-            out[key[0]] = frozenset(t for a in also for t in terms(a.replace("-", " ")))
+            out[key[0]] = frozenset(t for a in also for t in split_terms(a))
     return out
 
 

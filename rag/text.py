@@ -63,6 +63,20 @@ def terms(text: str, drop_question_words: bool = True) -> list[str]:
     return [_SAME_STEM.get(t, t) for t in _stemmer().stemWords(out)]
 
 
+def _unjoin(text: str) -> str:
+    return text.replace("-", " ").replace("/", " ")
+
+
+def split_words(text: str) -> list[str]:
+    """Words with hyphenated and slashed compounds taken apart ("beta-blockers", "mg/dL")."""
+    return words(_unjoin(text))
+
+
+def split_terms(text: str) -> set[str]:
+    """Stems with compounds taken apart, so "beta blockers" meets "beta-blockers"."""
+    return set(terms(_unjoin(text)))
+
+
 def split_sentences(text: str) -> list[str]:
     """Split a paragraph into sentences without breaking on "e.g." or "vs." or decimals."""
     parts: list[str] = []

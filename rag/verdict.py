@@ -3,7 +3,8 @@
 A yes/no question proposes something on a topic ("Are beta-blockers first-choice drugs for high blood
 pressure?"). The verdict rests on the quoted sentence that speaks to what the question adds to its topic,
 its *focus* ("beta-blockers", "first-choice": "…, while beta-blockers are reserved for specific
-indications"). That sentence answers "No" when it denies or limits the proposal and "Yes" otherwise. Two kinds of question need more than denial words:
+indications"). That sentence answers "No" when it denies or limits the proposal and "Yes" otherwise. Two
+kinds of question need more than denial words:
 
 * Safety questions ask about harm from one side or the other ("Is it safe to…?" against "Can a febrile
   fit cause brain damage?"). Evidence that describes harm, or denies it, answers by its sign: "does not
@@ -11,8 +12,9 @@ indications"). That sentence answers "No" when it denies or limits the proposal 
 * Identity questions ("Is NMO just a type of MS?") are answered no by evidence that sets the two apart
   ("…, whereas MS…").
 
-The rules were written against the yes/no questions of eval/gold.jsonl and checked on the held-out
-questions of eval/heldout.jsonl, which they were never tuned on (see the README's evaluation section).
+The rules were written against the yes/no questions of eval/gold.jsonl and checked on eval/heldout.jsonl,
+written afterwards by someone who had not seen them; they score much lower there (see the README), and
+that set has since informed the choice between two versions of the denial rule.
 """
 
 from __future__ import annotations
@@ -20,10 +22,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from rag.lexicon import also, expand
-from rag.text import terms
+from rag.text import split_terms
 
 # Words by which evidence denies or limits what a question proposes.
 DENY = re.compile(
@@ -33,13 +34,12 @@ DENY = re.compile(
     r"unnecessary|discouraged|fails? to|failed to)\b|n't\b", re.I)
 # Phrases that carry a denial word without denying anything, and conditions ("repeated if breathing does
 # not improve"), which set when something holds rather than deny it.
-NOT_DENIAL = re.compile(r"\b(not only|with or without|"
-                        r"whether or not|or not|no matter|no later than|(?:if|unless)\b[^,;:.]*?(?:\bnot|\bno|n't))\b",
-                        re.I)
+NOT_DENIAL = re.compile(r"\b(not only|with or without|whether or not|or not|no matter|no later than|"
+                        r"(?:if|unless)\b[^,;:.]*?(?:\bnot|\bno|n't))\b", re.I)
 
 _Q_SAFE = re.compile(r"\b(safe|safely|safer|ok|okay|fine|alright|all right)\b", re.I)
-_Q_HARM = re.compile(r"\b(worse|worsen\w*|harm\w*|damag\w*|danger\w*|unsafe|risk\w*|hurt\w*|cause[sd]?|causing|side[- ]effects?|"
-                     r"toxic\w*|fatal|kill)\b", re.I)
+_Q_HARM = re.compile(r"\b(worse|worsen\w*|harm\w*|damag\w*|danger\w*|unsafe|risk\w*|hurt\w*|cause[sd]?|causing|"
+                     r"side[- ]effects?|toxic\w*|fatal|kill)\b", re.I)
 _E_SAFE = re.compile(r"\b(safe|safely|benign|harmless|well[- ]tolerated|reassur\w*|no (?:increased |excess |"
                      r"added )?risk|no link|no association|no evidence of harm)\b", re.I)
 # "cause" makes a question about harm ("can a febrile fit cause brain damage?") but not a sentence about
@@ -66,29 +66,19 @@ class Verdict:
     index: int         # which candidate (in the list given) it rests on
 
 
-def split_terms(text: str) -> set[str]:
-    """Stems with hyphenated words split, so "beta blockers" meets "beta-blockers"."""
-    return set(terms(text.replace("-", " ").replace("/", " ")))
-
-
 # Words of asking, not of the thing asked about ("can I just take…", "does it usually affect…").
-_ASKING = """take taking took give giving given get getting got start starting starts
+_ASKING = split_terms("""take taking took give giving given get getting got start starting starts
     use using used need needs needed still just usual usually really actually ok okay fine go going affect
     affects plain tablet tablets pill pills thing things someone somebody people person patient
-    patients kid kids child my mum dad worth like"""
+    patients kid kids child my mum dad worth like""")
 
 
 def focus_terms(question: str, topic: str) -> list[frozenset[str]]:
     """What the question asks beyond its topic (the best article's title): one group per word, holding
     the word and the classes, generic names or clinical words it stands for ("heart": "cardiac"). Without
     anything beyond the topic, the whole question is the focus."""
-    q = split_terms(question) - _asking_terms()
+    q = split_terms(question) - _ASKING
     return [also(t) for t in sorted((q - expand(split_terms(topic))) or q)]
-
-
-@lru_cache(maxsize=1)
-def _asking_terms() -> set[str]:
-    return split_terms(_ASKING)
 
 
 _ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9-]{1,9})\)")
@@ -189,9 +179,10 @@ def decide(question: str, topic: str, texts: list[str], scores: list[float], art
     ranked = sorted(range(depth), key=lambda i: -weight(i))
     best = ranked[0]
     word = polarity(texts[best], question, focus)
-    for i in ranked[1:2]:
-        if weight(i) >= weight(best) - 0.01 and articles[i] != articles[best] \
-                and polarity(texts[i], question, focus) != word:
+    if len(ranked) > 1:
+        runner_up = ranked[1]
+        if weight(runner_up) >= weight(best) - 0.01 and articles[runner_up] != articles[best] \
+                and polarity(texts[runner_up], question, focus) != word:
             return Verdict("It depends", best)
     return Verdict(word, best)
 
@@ -205,5 +196,5 @@ def asks_what_is_happening(question: str) -> bool:
     return bool(_SELF_DIAGNOSIS.search(question))
 
 
-__all__ = ["Verdict", "decide", "topic_of", "polarity", "reconcile", "denies", "focus_terms", "asks_what_is_happening",
-           "DENY"]
+__all__ = ["Verdict", "decide", "topic_of", "polarity", "reconcile", "denies", "focus_terms",
+           "asks_what_is_happening", "DENY"]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from rag.gold import load_gold
-from rag.questions import comparison_parts, is_emergency, question_type
+from rag.questions import comparison_parts, is_emergency, is_yes_no, question_type
 
 GOLD = Path(__file__).resolve().parents[1] / "eval" / "gold.jsonl"
 
@@ -57,3 +57,17 @@ def test_comparison_parts(question, parts):
 ])
 def test_emergencies(question, urgent):
     assert is_emergency(question) is urgent
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Is ALS a form of muscular dystrophy?", True),
+    ("does leuprorelin work for kennedys disease?", True),
+    ("if me and my husband are both SMA carriers, could our kid get it?", True),
+    ("Dad scored normal on the memory test, so he can't have dementia right?", True),
+    ("My sister is a carrier - does she need her heart checked?", True),
+    ("What is the first-line treatment for hypertension?", False),
+    ("How is myasthenia gravis diagnosed?", False),
+    ("ALS survival?", False),
+])
+def test_yes_no_questions_are_recognised(question, expected):
+    assert is_yes_no(question) is expected
