@@ -136,12 +136,14 @@ class Pipeline:
         query, notices = clean_question(question, self.settings.max_question_tokens)
         self.refresh()
         retriever = self.retriever  # this request answers from one generation, whatever happens meanwhile
+        # The user's own words, not the topic a follow-up carries over: a name the library lacks in an
+        # earlier turn must not make every later question unanswerable.
+        unknown = retriever.vocabulary.unknown(query) if self.settings.abstain_on_unknown_words else []
         followup, topic = False, ""
         if conversation is not None:
             query, topic, followup = conversation.rewrite(query)
         retrieval = retriever.search(query, self.settings.top_k, self.settings.per_article, mode)
         t_compose = time.perf_counter()
-        unknown = retriever.vocabulary.unknown(query) if self.settings.abstain_on_unknown_words else []
         answer = compose(question.strip(), query, retrieval, retriever.store, self.settings, audience,
                          unknown=unknown)
         done = time.perf_counter()

@@ -68,3 +68,16 @@ def test_the_headline_example_follows_the_subject_not_the_predicate(shipped):
     assert second.sources[0].article_id == "neuromuscular/als-diagnosis"
     third = shipped.ask("what genes are involved?", conversation=c)
     assert "ALS" in third.query and third.sources[0].article_id == "neuromuscular/als-genetics"
+
+
+def test_a_name_the_library_lacks_does_not_follow_the_conversation(shipped):
+    """Found by looking at the chat: the unknown word of an abstained turn rode along in the carried
+    topic and made the next, answerable question abstain too."""
+    c = shipped.new_conversation()
+    first = shipped.ask("Does sirolimus slow down inclusion body myositis?", conversation=c)
+    assert first.abstained and first.notices == ["The library never mentions: sirolimus."]
+    second = shipped.ask("Are beta blockers a first-choice drug for plain high blood pressure?", conversation=c)
+    assert not second.abstained and second.verdict == "No"
+    third = shipped.ask("and does sirolimus help it?", conversation=c)
+    assert third.abstained and third.notices == ["The library never mentions: sirolimus."]
+
