@@ -16,12 +16,14 @@ from rag.config import Settings
 from rag.documents import Answer, Chunk, Citation, KeyPoint, Source
 from rag.evidence import (Candidate, Selection, candidates, direct_answer_chunk, evidence_chunks,
                           evidence_score, unit_vector)
+from rag.figures import missing_figure
 from rag.glossary import explain
 from rag.questions import comparison_parts, is_emergency, question_type
 from rag.retrieval import Retrieval
 from rag.store import IndexStore
 from rag.text import terms
 from rag.verdict import asks_what_is_happening, decide, reconcile, topic_of
+from rag.vocabulary import Vocabulary
 
 AUDIENCES = ("clinician", "patient")
 
@@ -87,12 +89,12 @@ def evidence_note(sources: list[Source]) -> str:
 
 
 def abstention(question: str, query: str, audience: str, retrieval: Retrieval, store: IndexStore,
-               unknown: list[str] | None = None) -> Answer:
+               notice: str = "") -> Answer:
     nearest = [store.titles[a] for a in retrieval.articles()[:3] if a in store.titles]
     answer = Answer(question, query, audience, "", "The library does not cover this question.", [], [], [],
                     retrieval.hits, True, nearest)
-    if unknown:
-        answer.notices = [f"The library never mentions: {', '.join(unknown)}."]
+    if notice:
+        answer.notices = [notice]
     answer.qtype = question_type(query)
     answer.urgent = is_emergency(question)
     answer.text = render(answer)
@@ -100,15 +102,18 @@ def abstention(question: str, query: str, audience: str, retrieval: Retrieval, s
 
 
 def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, settings: Settings,
-            audience: str = "clinician", unknown: list[str] | None = None) -> Answer:
+            audience: str = "clinician", unknown: list[str] | None = None,
+            vocabulary: Vocabulary | None = None) -> Answer:
     """`unknown`: words of the question the library never uses (rag.vocabulary); any of them means the
-    library cannot answer, however close its topic is."""
+    library cannot answer, however close its topic is. With the library's `vocabulary`, a question asking
+    for a figure is answered only when the evidence holds one (rag.figures)."""
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}")
     hits = retrieval.hits
     qterms = set(terms(query))
     if unknown:
-        return abstention(question, query, audience, retrieval, store, unknown)
+        return abstention(question, query, audience, retrieval, store,
+                          f"The library never mentions: {', '.join(unknown)}.")
     if not hits or evidence_score(retrieval, qterms, settings.coverage_weight) < settings.min_evidence:
         return abstention(question, query, audience, retrieval, store)
 
@@ -125,6 +130,14 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
 
     # The direct line: the top article's own answer when it answers this question (for a yes/no question,
     # only when that answer itself says yes or no), else the best single piece of evidence.
+    whole = candidates(chunks, qterms, qvec, store, settings.min_similarity, top, whole_top=True)
+    answer_line = next((c.text for c in whole if c.chunk.article_id == top and c.chunk.kind == "answer"), "")
+    topic = topic_of(hits[0].chunk.title, answer_line)
+    if vocabulary is not None and settings.abstain_without_figure:
+        missing = missing_figure(query, topic, [c.text for c in whole], vocabulary)
+        if missing:
+            return abstention(question, query, audience, retrieval, store, missing.notice())
+
     direct_chunk = direct_answer_chunk(store, top, qvec, retrieval.best_dense, settings.min_similarity)
     verdict: str | None = None
     if qtype == "yes_no" and direct_chunk is not None:
@@ -141,11 +154,8 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
     elif pool:
         best = pool[0]
         if qtype == "yes_no":  # the first line quotes the very sentence the verdict rests on
-            whole = candidates(chunks, qterms, qvec, store, settings.min_similarity, top, whole_top=True)
-            answer_line = next((c.text for c in whole if c.chunk.article_id == top and c.chunk.kind == "answer"),
-                               "")
-            decided = decide(query, topic_of(hits[0].chunk.title, answer_line), [c.text for c in whole],
-                             [c.score for c in whole], [c.chunk.article_id for c in whole])
+            decided = decide(query, topic, [c.text for c in whole], [c.score for c in whole],
+                             [c.chunk.article_id for c in whole])
             verdict, best = decided.word, whole[decided.index]
         pool = [c for c in pool if c.text != best.text]
         direct_text = best.text

@@ -145,7 +145,7 @@ class Pipeline:
         retrieval = retriever.search(query, self.settings.top_k, self.settings.per_article, mode)
         t_compose = time.perf_counter()
         answer = compose(question.strip(), query, retrieval, retriever.store, self.settings, audience,
-                         unknown=unknown)
+                         unknown=unknown, vocabulary=retriever.vocabulary)
         done = time.perf_counter()
         answer.notices = notices + answer.notices
         answer.ranked_articles = retrieval.ranked_articles

@@ -5,7 +5,8 @@ inclusion body myositis?"); similarity scores cannot see that, but a vocabulary 
 is *unknown* when none of these explains it:
 
 * the library uses it, or its stem, or a word that is one typing slip away ("diagnosd", "myastenia"), or a
-  longer word it starts ("rhabdo", "chemo") or a shorter one that starts it ("safest");
+  longer word it starts ("rhabdo", "chemo"), a shorter one that starts it ("safest") or the end of a longer
+  one ("xaban" for rivaroxaban and apixaban);
 * the lexicon (rag.lexicon) maps it to words the library uses (brands, abbreviations, lay words);
 * it is everyday English: the embedding model's tokenizer keeps it whole. WordPiece vocabularies hold
   common words as single pieces and split rare names ("sirolimus" → several pieces), so a word kept whole
@@ -19,6 +20,7 @@ and people words were added after seeing its false abstentions (README).
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from typing import Callable
 
 from rag.lexicon import ALSO, also
@@ -27,7 +29,9 @@ from rag.text import QUESTION_WORDS, STOPWORDS, split_words, terms
 # Who is asking about whom: people words carry no medical content, and the tokenizer splits some of them.
 _PEOPLE = frozenset("""grandad granddad grandpa grandma granny grandmother grandfather grandparent grandparents
     grandson granddaughter grandchild grandkids hubby stepson stepdaughter stepmum stepdad fiance fiancee
-    bestie nan nana nanna""".split())
+    bestie nan nana nanna mums moms mams dads sons daughters wifes husbands sisters brothers uncles aunts
+    nephews nieces partners""".split())  # plural or apostrophe-less possessive: "my mums alzheimers"
+_SPECIALISTS = ("ologist", "ologists", "ician", "icians", "iatrist", "iatrists")  # "my oncologist": who, not what
 _CASUAL = frozenset("ish lol pls plz thx thanks ok okay hi hello".split())  # "normal-ish", "ok to…"
 _FUNCTION = STOPWORDS | QUESTION_WORDS | _PEOPLE | _CASUAL
 _CONTRACTION_TAILS = ("nt", "s", "ve", "re", "ll", "d", "m")
@@ -38,10 +42,14 @@ MIN_PREFIX = 4
 class Vocabulary:
     def __init__(self, texts: list[str], pieces: Callable[[str], list[str]] | None = None):
         self.words: set[str] = set()
+        self._counts: Counter[str] = Counter()  # stem -> how many passages use it
         for text in texts:
-            self.words |= set(split_words(text))
+            found = set(split_words(text))
+            self.words |= found
+            self._counts.update(set(terms(" ".join(found))))
         self.stems = set(terms(" ".join(sorted(self.words))))
         self._sorted = sorted(self.words)
+        self._reversed = sorted(w[::-1] for w in self.words)
         self._deletes: set[str] = set()
         for w in self.words:
             if len(w) >= MIN_FUZZY:
@@ -63,8 +71,24 @@ class Vocabulary:
             return True
         return any(w[:k] in self.words for k in range(len(w) - 1, MIN_FUZZY - 1, -1))
 
+    def _suffix(self, w: str) -> bool:
+        """The end of a longer library word: a drug-name stem people type alone ("the xabans")."""
+        if len(w) < MIN_FUZZY:
+            return False
+        r = w[::-1]
+        i = bisect.bisect_left(self._reversed, r)
+        return i < len(self._reversed) and self._reversed[i].startswith(r) and self._reversed[i] != r
+
+    def frequency(self, stems: set[str]) -> int:
+        """How many passages use any of these stems: the rarer, the more a word names one specific thing."""
+        return max((self._counts[s] for s in stems), default=0)
+
+    def specialist(self, w: str) -> bool:
+        """A word the tokenizer splits: a name or technical term rather than everyday English."""
+        return self._pieces is not None and len(self._pieces(w)) >= 2
+
     def knows(self, w: str) -> bool:
-        if w in _FUNCTION or "'" in w or any(c.isdigit() for c in w):
+        if w in _FUNCTION or "'" in w or any(c.isdigit() for c in w) or w.endswith(_SPECIALISTS):
             return True
         if any(w.endswith(t) and w[:-len(t)] in _FUNCTION for t in _CONTRACTION_TAILS):
             return True  # "whats", "didnt", "youve"
@@ -73,7 +97,7 @@ class Vocabulary:
             return True
         if w in ALSO and also(stem[0]) & self.stems:
             return True
-        if self._slip(w) or self._prefix(w):
+        if self._slip(w) or self._prefix(w) or self._suffix(w):
             return True
         return self._pieces is not None and len(self._pieces(w)) < 2
 

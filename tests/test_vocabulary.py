@@ -29,3 +29,17 @@ def test_typing_slips_short_forms_people_and_lexicon_words_are_known():
 
 def test_without_a_tokenizer_only_the_library_decides():
     assert Vocabulary(LIBRARY).unknown("does it cure?") == ["cure"]
+
+
+def test_word_endings_possessives_and_specialists_are_known():
+    v = Vocabulary(["Rivaroxaban and apixaban are oral anticoagulants."], pieces)
+    assert v.unknown("are xaban anticoagulants oral?") == []        # the end of library words
+    assert v.unknown("did my oncologist say oral?") == []          # a specialist is a person, not a topic
+    assert v.unknown("my mums oral anticoagulants") == []             # a possessive without its apostrophe
+
+
+def test_rarity_and_specialist_words():
+    v = Vocabulary(LIBRARY, pieces)
+    assert v.frequency({"diagnos"}) == 1 and v.frequency({"nothing"}) == 0
+    assert v.specialist("sirolimus") and not v.specialist("help")
+    assert not Vocabulary(LIBRARY).specialist("sirolimus")  # no tokenizer: nothing counts as specialist
