@@ -125,12 +125,15 @@ def compose(question: str, query: str, retrieval: Retrieval, store: IndexStore, 
     top = hits[0].chunk.article_id
     citer = Citer(store)
     chunks = evidence_chunks(hits, store, top, qvec)
-    pool = candidates(chunks, qterms, qvec, store, settings.min_similarity, top)
+    # Scored once: every unit of the best article (the verdict and the figure check read them all); the
+    # key points draw only on body chunks that pass the similarity floor.
+    whole = candidates(chunks, qterms, qvec, store, settings.min_similarity, top, whole_top=True)
+    passing = {chunk.id for chunk, dense in chunks if chunk.kind == "body" and dense >= settings.min_similarity}
+    pool = [c for c in whole if c.chunk.id in passing]
     said = Selection(settings.answer_tokens)
 
     # The direct line: the top article's own answer when it answers this question (for a yes/no question,
     # only when that answer itself says yes or no), else the best single piece of evidence.
-    whole = candidates(chunks, qterms, qvec, store, settings.min_similarity, top, whole_top=True)
     answer_line = next((c.text for c in whole if c.chunk.article_id == top and c.chunk.kind == "answer"), "")
     topic = topic_of(hits[0].chunk.title, answer_line)
     if vocabulary is not None and settings.abstain_without_figure:

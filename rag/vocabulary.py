@@ -47,7 +47,7 @@ class Vocabulary:
             found = set(split_words(text))
             self.words |= found
             self._counts.update(set(terms(" ".join(found))))
-        self.stems = set(terms(" ".join(sorted(self.words))))
+        self.stems = set(self._counts)  # every stem some passage uses
         self._sorted = sorted(self.words)
         self._reversed = sorted(w[::-1] for w in self.words)
         self._deletes: set[str] = set()
