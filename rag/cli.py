@@ -46,7 +46,7 @@ def ask(
     config: Optional[Path] = typer.Option(None, help="A rag.toml settings file."),
 ) -> None:
     """Answer QUESTION from the index, with numbered citations and sources."""
-    from rag.compose import AUDIENCES
+    from rag.answer import AUDIENCES
     from rag.pipeline import Pipeline, QuestionError, clean_question
     from rag.retrieval import MODES
     from rag.store import IndexProblem
@@ -171,7 +171,9 @@ def eval_run(
 
     out.print(
         f"{headline['n_questions']} questions ({retriever}): recall@1 {fmt(r['recall@1'])}, recall@5 {fmt(r['recall@5'])}, "
-        f"mrr@10 {fmt(r['mrr@10'])}; key facts {fmt(a['key_fact_recall'])}, yes/no {fmt(a['yes_no_accuracy'])}; "
+        f"mrr@10 {fmt(r['mrr@10'])}; key facts {fmt(a['key_fact_recall'])}, token f1 {fmt(a['token_f1'])} "
+        f"(top chunk {fmt(a['top_chunk_token_f1'])}), yes/no {fmt(a['yes_no_accuracy'])} "
+        f"(verdict coverage {fmt(a['verdict_coverage'])}, wrong {fmt(a['wrong_verdict_rate'])}); "
         f"citation precision {fmt(c['precision'])}; abstention f1 {fmt(ab['f1'])}; "
         f"p50 {fmt(headline['latency_ms']['p50'])} ms",
         highlight=False, soft_wrap=True)

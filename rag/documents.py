@@ -124,6 +124,18 @@ class KeyPoint:
     chunk_id: int
     article_id: str
     group: str = ""  # for a comparison: which of the compared things it is about ("Both" for either)
+    about: str = ""  # the title of the article it comes from, when that is not an article on the subject
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk an answer quotes, carried on the Answer so the chat and the evaluator can show
+    the cited text without reading the index."""
+
+    chunk_id: int
+    article_id: str
+    section: str
+    text: str
 
 
 @dataclass
@@ -149,6 +161,11 @@ class Answer:
     glossary: list[tuple[str, str]] = field(default_factory=list)  # patient view: terms explained
     direct_sources: list[int] = field(default_factory=list)  # the [n] after the direct line
     followup: bool = False  # the question was read as a follow-up and rewritten into `query`
+    lead: str = ""  # for a yes/no question without a verdict: what introduces the quoted evidence
+    crisis: bool = False  # suicidal or self-harm statement: the crisis line is shown with the urgent line
+    caveats: list[str] = field(default_factory=list)  # qualifiers of the question no quoted sentence addresses
+    passages: list[Passage] = field(default_factory=list)  # the chunks the citations quote
+    abstain_reason: str = ""  # why the library declined (rag.answer.abstain), "" when it answered
 
     @property
     def body(self) -> str:
@@ -167,10 +184,15 @@ class Answer:
             "type": self.qtype,
             "followup": self.followup,
             "urgent": self.urgent,
+            "crisis": self.crisis,
+            "lead": self.lead,
+            "caveats": self.caveats,
             "evidence": self.evidence,
             "points": [asdict(p) for p in self.points],
             "glossary": [{"term": t, "meaning": m} for t, m in self.glossary],
             "abstained": self.abstained,
+            "abstain_reason": self.abstain_reason,
+            "passages": [asdict(p) for p in self.passages],
             "citations": [asdict(c) for c in self.citations],
             "sources": [asdict(s) for s in self.sources],
             "hits": [

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from rag.build import BuildProgress, BuildReport, build_index, marker_warnings  # noqa: F401  (the entry point)
 from rag.chunking import count_tokens, truncate_tokens
-from rag.compose import compose
+from rag.answer import compose, read_question
 from rag.config import Settings
 from rag.conversation import Conversation, subject_terms
 from rag.documents import Answer
+from rag.emergency import DEFAULT_PATH, EmergencyModel
 from rag.embedding import Embedder, resolve_model, set_threads
 from rag.retrieval import Retriever
 from rag.vocabulary import Vocabulary
@@ -58,6 +59,7 @@ class Pipeline:
     retriever: Retriever = field(init=False)
 
     def __post_init__(self) -> None:
+        self.emergency = EmergencyModel.load() if DEFAULT_PATH.exists() else None
         self._use(self.store)
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
@@ -144,8 +146,13 @@ class Pipeline:
             query, topic, followup = conversation.rewrite(query)
         retrieval = retriever.search(query, self.settings.top_k, self.settings.per_article, mode)
         t_compose = time.perf_counter()
-        answer = compose(question.strip(), query, retrieval, retriever.store, self.settings, audience,
-                         unknown=unknown, vocabulary=retriever.vocabulary)
+        evidence = retriever.evidence(retrieval)
+        # The emergency check reads the user's own words; a follow-up's rewrite carries an earlier topic.
+        text = clean_question(question, self.settings.max_question_tokens)[0]
+        own = retrieval.query_vector[0] if query == text else self.embedder.encode_query(text)[0]
+        emergency = self.emergency.assess(text, own) if self.emergency is not None else None
+        parsed = read_question(text, query, emergency, unknown)
+        answer = compose(parsed, evidence, self.settings, audience, vocabulary=retriever.vocabulary)
         done = time.perf_counter()
         answer.notices = notices + answer.notices
         answer.ranked_articles = retrieval.ranked_articles

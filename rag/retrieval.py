@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.documents import Hit
+from rag.answer.evidence import EvidenceSet, Passage
+from rag.documents import Chunk, Hit
 from rag.embedding import Embedder
 from rag.store import IndexStore
 from rag.text import terms
@@ -114,3 +115,29 @@ class Retriever:
             {"embed": (t1 - t0) * 1e3, "dense": (t2 - t1) * 1e3, "bm25": (t3 - t2) * 1e3, "fuse": (t4 - t3) * 1e3},
             ranked_articles,
         )
+
+    def evidence(self, retrieval: Retrieval, subjects: int = 1) -> EvidenceSet:
+        """Hand the composer everything it may quote, read from the store once: the hits, plus every
+        body and answer chunk of the `subjects` best articles (a fact in a chunk that ranked just below
+        the per-article cap can still be quoted), with their vectors, sentence vectors and references."""
+        store = self.store
+        qvec = np.asarray(retrieval.query_vector[0], dtype=np.float32)
+        passages = [self._passage(h.chunk, h.dense) for h in retrieval.hits]
+        have = {h.chunk.id for h in retrieval.hits}
+        subject_articles = retrieval.articles()[:subjects]
+        for article_id in subject_articles:
+            for chunk in store.article_chunks(article_id):
+                if chunk.id not in have and chunk.kind in ("body", "answer"):
+                    vec = store.vector(chunk.id)
+                    passages.append(self._passage(chunk, float(vec @ qvec), vec, retrieved=False))
+        articles = {p.chunk.article_id for p in passages}
+        return EvidenceSet(retrieval.hits, qvec, passages, store.titles,
+                           {a: store.references(a) for a in articles}, retrieval.ranked_articles,
+                           subject_articles)
+
+    def _passage(self, chunk: Chunk, dense: float, vec: np.ndarray | None = None, retrieved: bool = True) -> Passage:
+        store = self.store
+        vec = store.vector(chunk.id) if vec is None else vec
+        units = [np.asarray(store.unit_vectors[u["vec"]], dtype=np.float32) if "vec" in u else None
+                 for u in chunk.units]
+        return Passage(chunk, dense, vec, units, retrieved)

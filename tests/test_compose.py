@@ -113,7 +113,7 @@ def test_patient_view_explains_the_terms_it_keeps(pipeline):
 
 
 def test_evidence_label_says_when_only_research_is_cited(pipeline):
-    from rag.compose import evidence_note
+    from rag.answer import evidence_note
     from rag.documents import Source
 
     research = [Source(1, "article", "A", "a"), Source(2, "reference", "R", "a", "Research", "J", 2020, 1)]

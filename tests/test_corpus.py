@@ -90,7 +90,7 @@ FIGURE = re.compile(r"\d+(?:[.,]\d+)*(?:\s*-\s*\d+(?:[.,]\d+)*)?%?")
 
 
 def test_every_figure_in_an_answer_is_in_a_cited_span_and_every_span_is_verbatim(shipped):
-    from rag.answer_text import as_sentence, direct_line
+    from rag.answer.text import as_sentence, direct_line
     from rag.gold import load_gold
 
     gold = load_gold(Path(__file__).resolve().parents[1] / "eval" / "gold.jsonl")[::8]

@@ -3,7 +3,7 @@ question's subject; otherwise the chat abstains and says which figure the librar
 
 import pytest
 
-from rag.figures import asks_for, missing_figure
+from rag.answer.figures import asks_for, missing_figure
 from rag.pipeline import Pipeline
 from rag.vocabulary import Vocabulary
 

@@ -1,6 +1,6 @@
 """The yes/no verdict rules, one behaviour each (the end-to-end figure is yes_no_accuracy in rag eval)."""
 
-from rag.verdict import asks_what_is_happening, decide, denies, focus_terms, polarity, reconcile, topic_of
+from rag.answer.verdict import asks_what_is_happening, decide, denies, focus_terms, polarity, reconcile, topic_of
 
 
 def test_a_denial_the_question_itself_uses_does_not_count():

@@ -67,7 +67,7 @@ def build_app(pipeline: Pipeline, feedback: FeedbackStore) -> gr.Blocks:
         history.append({"role": "assistant", "content": reply})
         answers.append({"question": message, "answer": answer.text, "query": answer.query,
                         "sources": [s.__dict__ for s in answer.sources]})
-        return history, "", conversation, answers, sources_html(answer, pipeline.store)
+        return history, "", conversation, answers, sources_html(answer)
 
     def new_conversation():
         return [], "", pipeline.new_conversation(), [], "<p>Sources of the latest answer appear here.</p>"

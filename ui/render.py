@@ -1,4 +1,4 @@
-"""Answer -> Markdown for the chat, in the same template order as rag/answer_text.py. Every piece of text
+"""Answer -> Markdown for the chat, in the same template order as rag/answer/text.py. Every piece of text
 that came from an article or a user is HTML-escaped here, so markup inside an article or a question is
 shown as text and never runs."""
 
@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import html
 
-from rag.answer_text import ABSTAIN, HEADINGS, as_sentence, brackets, direct_line
+from rag.answer.text import ABSTAIN, HEADINGS, brackets, direct_line, point_text
 from rag.config import DISCLAIMER, PATIENT_ADVICE
 from rag.documents import Answer, Source
+from rag.emergency import CRISIS_LINE
 from rag.questions import URGENT_LINE
-from rag.store import IndexStore
 
 
 def esc(text: str) -> str:
@@ -30,19 +30,23 @@ def to_markdown(answer: Answer) -> str:
     parts: list[str] = [f"> {esc(n)}" for n in answer.notices]
     if answer.urgent:
         parts.append(f"**⚠ {esc(URGENT_LINE)}**")
+    if answer.crisis:
+        parts.append(f"**{esc(CRISIS_LINE)}**")
     if answer.abstained:
         parts.append(f"**{esc(ABSTAIN)}**")
         if answer.suggestions:
             parts.append("Nearest topics in the library:\n" + "\n".join(f"- {esc(t)}" for t in answer.suggestions))
     else:
         parts.append(f"**{esc(direct_line(answer))}** {brackets(answer.direct_sources)}")
+        for caveat in answer.caveats:
+            parts.append(f"*{esc(caveat)}*")
         if answer.points:
             lines, group = [f"**{h['points']}**"], None
             for p in answer.points:
                 if p.group and p.group != group:
                     group = p.group
                     lines.append(f"*On {esc(p.group) if p.group != 'Both' else 'both'}:*")
-                lines.append(f"- {esc(as_sentence(p.text))} {brackets(p.sources)}")
+                lines.append(f"- {esc(point_text(p))} {brackets(p.sources)}")
             parts.append("\n".join(lines))
         if answer.glossary:
             parts.append(f"**{h['terms']}**\n" + "\n".join(f"- *{esc(t)}*: {esc(m)}" for t, m in answer.glossary))
@@ -67,12 +71,12 @@ def highlighted(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-def sources_html(answer: Answer, store: IndexStore) -> str:
+def sources_html(answer: Answer) -> str:
     """The sources panel: each numbered source, and under each article the retrieved passages with the
     sentences the answer quotes highlighted."""
     if answer.abstained or not answer.sources:
         return "<p>No sources: the library does not cover this question.</p>"
-    chunks = store.chunks(list({c.chunk_id for c in answer.citations}))
+    chunks = {p.chunk_id: p for p in answer.passages}
     blocks = []
     for s in answer.sources:
         if s.kind == "reference":

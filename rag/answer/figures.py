@@ -68,6 +68,7 @@ MEASURE = split_terms("""much many often long soon quickly common frequent frequ
 class MissingFigure:
     kind: str        # cost | dose | duration | rate | value
     about: str       # the question's word the figure should be about ("" when none is needed)
+    stems: frozenset[str] = frozenset()  # the stems that stand for `about` (also for a cost's subject)
 
     def notice(self) -> str:
         about = f" for {self.about}" if self.about else ""
@@ -118,11 +119,16 @@ def missing_figure(question: str, topic: str, texts: list[str], vocabulary: Voca
     kind = asks_for(question)
     if kind is None:
         return None
-    about, group = ("", set()) if kind == "cost" else subject(question, topic, vocabulary)
+    about, group = subject(question, topic, vocabulary)
+    if kind == "cost":  # any cost in the evidence will do; its subject still decides coverage
+        for text in texts:
+            if GIVES[kind].search(text):
+                return None
+        return MissingFigure(kind, "", frozenset(group))
     for text in texts:
         if GIVES[kind].search(text) and (not group or group & _spellings(split_terms(text))):
             return None
-    return MissingFigure(kind, about)
+    return MissingFigure(kind, about, frozenset(group))
 
 
 __all__ = ["ASKS", "GIVES", "MissingFigure", "asks_for", "missing_figure", "subject"]

@@ -19,9 +19,12 @@ that set has since informed the choice between two versions of the denial rule.
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 from rag.lexicon import also, expand
 from rag.text import split_terms
@@ -196,5 +199,133 @@ def asks_what_is_happening(question: str) -> bool:
     return bool(_SELF_DIAGNOSIS.search(question))
 
 
+
+
+# -- the learned verdict ------------------------------------------------------------------------------
+# Rules decide *which* sentence speaks to the question (decide() above: relevance joined to the focus);
+# whether that sentence says yes, no or neither to the very thing asked is judged by a small logistic
+# model over what we can compute about it (focus found, negated or hedged as negspacy reads it, the
+# article's own yes/no and whether its title asks the same thing, the safety sign), trained and
+# cross-validated by eval/train_verdict.py. Its weights and thresholds, with the data they were fitted
+# on, are rag/data/verdict_model.json.
+
+MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "verdict_model.json"
+TOP_READ = 3  # how many of the focus-ranked sentences the negation shares are read over
+
+
+@dataclass
+class VerdictDecision:
+    word: str | None  # "Yes", "No", "It depends" or None (no sentence settles the very thing asked)
+    lead: str  # without a verdict: what introduces the quoted evidence
+    candidate: object | None  # the Candidate the first line quotes; None: the article's own answer
+    p_yes: float = 0.5
+    features: dict[str, float] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def verdict_model() -> dict | None:
+    if not MODEL_FILE.exists():
+        return None
+    return json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+
+
+def _side(q: str) -> int:
+    return 1 if _Q_SAFE.search(q) else -1 if _Q_HARM.search(q) else 0
+
+
+def verdict_features(question, topic: str, whole: list, direct) -> tuple[dict[str, float], int | None]:
+    """The features of one yes/no question against its evidence, and the index in `whole` of the
+    sentence the first line would quote (None when the evidence is empty)."""
+    from rag.answer.negation import read
+
+    q = question.query
+    focus = focus_terms(q, topic)
+    f: dict[str, float] = {k: 0.0 for k in FEATURES}
+    f["focus_groups"] = math.log1p(len(focus))
+    f["safety_q"] = float(_side(q))
+    f["identity_q"] = 1.0 if _IDENTITY.search(q) else 0.0
+    if direct is not None:
+        opening = direct.chunk.units[0]["text"].split(",")[0].strip().lower()
+        if opening in ("yes", "no"):
+            said = reconcile(opening.capitalize(), direct.chunk.title, q)
+            title_terms = split_terms(direct.chunk.title + " " + direct.chunk.units[0]["text"])
+            f["article_answer"] = 1.0
+            f["article_yes"] = 1.0 if said == "Yes" else -1.0
+            f["article_cos"] = direct.dense
+            f["article_focus"] = (sum(1 for g in focus if g & title_terms) / len(focus)) if focus else 1.0
+    if not whole:
+        _interactions(f)
+        return f, None
+    texts = [c.text for c in whole]
+    depth = min(DEPTH, len(texts))
+    found = [split_terms(t) for t in texts[:depth]]
+    weights = focus_weights(focus, found)
+    ranked = sorted(range(depth), key=lambda i: -(whole[i].score + FOCUS_WEIGHT * focus_share(focus, found[i], weights)))
+    best = ranked[0]
+    reading = read(texts[best], focus)
+    f["focus_share"] = focus_share(focus, found[best], weights)
+    f["cos"] = whole[best].cosine
+    f["neg_focus"] = float(reading.negated)
+    f["neg_any"] = float(reading.any_negation)
+    f["hedged"] = float(reading.hedged)
+    sign = _safety_sign(texts[best], q) if f["safety_q"] else 0
+    f["safety_agrees"] = float(sign * f["safety_q"])
+    f["contrast"] = 1.0 if f["identity_q"] and _CONTRAST.search(texts[best]) else 0.0
+    f["cue_rule"] = 1.0 if polarity(texts[best], q, focus) == "Yes" else -1.0
+    top = [read(texts[i], focus) for i in ranked[:TOP_READ]]
+    f["neg_share"] = sum(r.negated for r in top) / len(top)
+    f["hedge_share"] = sum(r.hedged for r in top) / len(top)
+    _interactions(f)
+    return f, best
+
+
+def _interactions(f: dict[str, float]) -> None:
+    """Products a linear model cannot form itself: the article's own answer counts as much as its title
+    asks what the user asks; a sentence asserts when it holds the focus without negating or hedging it."""
+    f["article_match"] = f["article_yes"] * f["article_focus"] * f["article_cos"]
+    f["asserts"] = f["focus_share"] * (1 - f["neg_focus"]) * (1 - f["hedged"])
+    f["denies"] = f["focus_share"] * f["neg_focus"]
+
+
+FEATURES = ("article_answer", "article_yes", "article_cos", "article_focus", "focus_groups", "focus_share", "cos",
+            "neg_focus", "neg_any", "hedged", "safety_q", "safety_agrees", "identity_q", "contrast", "neg_share",
+            "hedge_share", "article_match", "asserts", "denies", "cue_rule")
+
+
+def p_yes(features: dict[str, float], model: dict) -> float:
+    z = model["intercept"] + sum(w * (features[name] - m) / s for name, w, m, s in
+                                 zip(model["features"], model["coef"], model["mean"], model["scale"]))
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def evidence_lead(candidate) -> str:
+    """How a yes/no answer without a verdict introduces the sentence it quotes."""
+    section = candidate.chunk.section.lower()
+    if section.startswith(("result", "conclusion", "finding")):
+        return "The study found:"
+    return f"No passage says yes or no to exactly this. The article \"{candidate.chunk.title}\" says:"
+
+
+def decide_verdict(question, topic: str, whole: list, direct) -> VerdictDecision:
+    """Open with "Yes"/"No" only when the model is confident that the quoted sentence (or the article's
+    own answer to the same question) asserts or denies what is asked; otherwise quote the evidence."""
+    features, best = verdict_features(question, topic, whole, direct)
+    model = verdict_model()
+    if model is None:
+        raise FileNotFoundError(f"{MODEL_FILE} is missing: run `python eval/train_verdict.py`")
+    p = p_yes(features, model)
+    word = "Yes" if p >= model["t_yes"] else "No" if p <= model["t_no"] else None
+    use_article = features["article_answer"] and direct is not None and \
+        features["article_focus"] >= model.get("article_focus_min", 1.0)
+    if use_article and word is not None and (word == "Yes") == (features["article_yes"] > 0):
+        return VerdictDecision(word, "", None, p, features)
+    if best is None:
+        return VerdictDecision(None, "", None, p, features)
+    cand = whole[best]
+    if word is None:
+        return VerdictDecision(None, evidence_lead(cand), cand, p, features)
+    return VerdictDecision(word, "", cand, p, features)
+
+
 __all__ = ["Verdict", "decide", "topic_of", "polarity", "reconcile", "denies", "focus_terms",
-           "asks_what_is_happening", "DENY"]
+           "asks_what_is_happening", "DENY", "decide_verdict", "verdict_features", "VerdictDecision", "FEATURES"]

@@ -1,11 +1,13 @@
 """The plain-text form of an Answer (what `rag ask` prints and what `Answer.text` holds). The chat renders
-the same Answer fields as Markdown in ui/render.py; both follow the same template order:
-urgent line, direct line, key points, terms explained (patient), sources, evidence, advice, disclaimer."""
+the same Answer fields as Markdown in ui/render.py; both follow the same template order: urgent line
+(and crisis line), direct line, what the quoted passages do not address, key points, terms explained
+(patient), sources, evidence, advice, disclaimer."""
 
 from __future__ import annotations
 
 from rag.config import DISCLAIMER, PATIENT_ADVICE
 from rag.documents import Answer, Source
+from rag.emergency import CRISIS_LINE
 from rag.questions import URGENT_LINE
 
 HEADINGS = {
@@ -29,12 +31,20 @@ def direct_line(answer: Answer) -> str:
     """The first line as shown: the verdict of a yes/no question, then the quoted direct answer."""
     text = as_sentence(answer.direct)
     verdict = answer.verdict
+    if not verdict and answer.lead:
+        return f"{answer.lead} {text}"
     if not verdict or text.lower().startswith(verdict.lower()):
         return text
     if verdict == "It depends":
         return f"It depends: {text}"
     lead = text[:1].lower() + text[1:] if text[1:2].islower() else text
     return f"{verdict}, {lead}"
+
+
+def point_text(point) -> str:
+    """A key point as shown: a sentence from an article on another subject says which article it is."""
+    text = as_sentence(point.text)
+    return f"From \"{point.about}\": {text}" if point.about else text
 
 
 def source_line(s: Source, all_sources: list[Source]) -> str:
@@ -51,6 +61,8 @@ def render(answer: Answer) -> str:
     lines: list[str] = []
     if answer.urgent:
         lines += [f"URGENT: {URGENT_LINE}", ""]
+    if answer.crisis:
+        lines += [CRISIS_LINE, ""]
     if answer.abstained:
         lines.append(ABSTAIN)
         if answer.suggestions:
@@ -58,6 +70,8 @@ def render(answer: Answer) -> str:
         lines += ["", DISCLAIMER]
         return "\n".join(lines)
     lines.append(f"{direct_line(answer)} {brackets(answer.direct_sources)}")
+    for caveat in answer.caveats:
+        lines.append(f"Note: {caveat}")
     if answer.points:
         lines += ["", h["points"]]
         group = None
@@ -65,7 +79,7 @@ def render(answer: Answer) -> str:
             if p.group and p.group != group:
                 group = p.group
                 lines.append(f"On {p.group}:" if p.group != "Both" else "On both:")
-            lines.append(f"- {as_sentence(p.text)} {brackets(p.sources)}")
+            lines.append(f"- {point_text(p)} {brackets(p.sources)}")
     if answer.glossary:
         lines += ["", h["terms"]] + [f"- {term}: {meaning}" for term, meaning in answer.glossary]
     lines += ["", h["sources"]] + [source_line(s, answer.sources) for s in answer.sources]
