@@ -5,8 +5,8 @@
 Every yes/no question with a gold decision (yes or no) of the training sets below is run through the
 pipeline up to the verdict; `rag.answer.verdict.verdict_features` gives its features (the same function
 the composer calls). A logistic regression predicts P(yes). Two thresholds turn it into an opening:
-"Yes" at or above `t_yes`, "No" at or below `t_no`, no verdict in between. They are chosen on the
-out-of-fold predictions of stratified 5-fold cross-validation (grouped by set, so every set is in every
+"Yes" at or above `t_yes`, "No" at or below `t_no`, no verdict in between. They are chosen, for each
+evidence kind (sourced articles with a reference list; texts without one), on the out-of-fold predictions of stratified 5-fold cross-validation (grouped by set, so every set is in every
 fold) as the loosest pair whose pooled out-of-fold precision is at least --precision on each side; then
 the model is refitted on everything. The file records the training sets with their sha256, counts, the
 cross-validated figures per set and the thresholds.
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from rag.answer import read_question  # noqa: E402
 from rag.answer.compose import abstention_reason  # noqa: E402
 from rag.answer.evidence import candidates, direct_answer  # noqa: E402
-from rag.answer.verdict import FEATURES, MODEL_FILE, topic_of, verdict_features  # noqa: E402
+from rag.answer.verdict import FEATURES, MODEL_FILE, kind_of, topic_of, verdict_features  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.gold import load_gold  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
@@ -71,7 +71,7 @@ def rows_for(pipeline: Pipeline, gold_path: Path) -> list[tuple[dict, int, str]]
         passage = evidence.answer_passage(evidence.top)
         topic = topic_of(evidence.hits[0].chunk.title, passage.chunk.units[0]["text"] if passage else "")
         direct = direct_answer(evidence, evidence.top, settings.min_similarity)
-        feats, _ = verdict_features(q, topic, whole, direct)
+        feats, _ = verdict_features(q, topic, whole, direct, bool(evidence.references.get(evidence.top)))
         out.append((feats, 1 if g.decision == "yes" else 0, g.id))
     return out
 
@@ -146,11 +146,18 @@ def main() -> None:
         scaler = StandardScaler().fit(X[train])
         clf = LogisticRegression(C=0.5, max_iter=2000).fit(scaler.transform(X[train]), y[train])
         oof[test] = clf.predict_proba(scaler.transform(X[test]))[:, 1]
-    t_yes, t_no = thresholds(oof, y, args.precision)
-    cv = {"all": figures(oof, y, t_yes, t_no)}
+    kinds = np.array([kind_of(f) for f, _, _ in rows])
+    cuts = {}
+    for kind in ("article", "text"):
+        sel = kinds == kind
+        t_yes, t_no = thresholds(oof[sel], y[sel], args.precision) if sel.any() else (1.01, -0.01)
+        cuts[kind] = {"t_yes": t_yes, "t_no": t_no, "questions": int(sel.sum())}
+    t_yes_q = np.array([cuts[k]["t_yes"] for k in kinds])
+    t_no_q = np.array([cuts[k]["t_no"] for k in kinds])
+    cv = {"all": figures(oof, y, t_yes_q, t_no_q)}
     for name, *_ in chosen:
         sel = groups_arr == name
-        cv[name] = figures(oof[sel], y[sel], t_yes, t_no)
+        cv[name] = figures(oof[sel], y[sel], t_yes_q[sel], t_no_q[sel])
     always_yes = {name: round(float(y[groups_arr == name].mean()), 3) for name, *_ in chosen}
 
     scaler = StandardScaler().fit(X)
@@ -163,17 +170,16 @@ def main() -> None:
         "scale": [round(float(v) if v > 0 else 1.0, 6) for v in scaler.scale_],
         "coef": [round(float(v), 6) for v in clf.coef_[0]],
         "intercept": round(float(clf.intercept_[0]), 6),
-        "t_yes": t_yes,
-        "t_no": t_no,
-        "threshold_rule": f"loosest thresholds with pooled out-of-fold precision >= {args.precision} on each side "
-                          f"({args.folds}-fold stratified CV, seed 12)",
+        "thresholds": cuts,
+        "threshold_rule": f"per evidence kind (rag.answer.verdict.kind_of), the loosest thresholds with out-of-fold "
+                          f"precision >= {args.precision} on each side ({args.folds}-fold stratified CV, seed 12)",
         "cv": cv,
         "always_yes_accuracy": always_yes,
         "trained_on": trained_on,
         "trained": dt.date.today().isoformat(),
     }
     Path(args.out).write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({"t_yes": t_yes, "t_no": t_no, "cv": cv, "always_yes": always_yes,
+    print(json.dumps({"thresholds": cuts, "cv": cv, "always_yes": always_yes,
                       "coef": dict(zip(FEATURES, model["coef"]))}, indent=1))
 
 

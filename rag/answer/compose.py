@@ -152,7 +152,7 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
     if direct is not None and not question.yes_no and any(c.section_match for c in pool[:3]):
         direct = None  # a symptoms question is answered from the symptoms section, not the general answer
     if question.yes_no:
-        decided = decide_verdict(question, topic, whole, direct)
+        decided = decide_verdict(question, topic, whole, direct, bool(evidence.references.get(top)))
         verdict, lead = decided.word, decided.lead
         if decided.candidate is not None:
             direct, best = None, decided.candidate

@@ -233,7 +233,8 @@ def _side(q: str) -> int:
     return 1 if _Q_SAFE.search(q) else -1 if _Q_HARM.search(q) else 0
 
 
-def verdict_features(question, topic: str, whole: list, direct) -> tuple[dict[str, float], int | None]:
+def verdict_features(question, topic: str, whole: list, direct,
+                     sourced: bool = False) -> tuple[dict[str, float], int | None]:
     """The features of one yes/no question against its evidence, and the index in `whole` of the
     sentence the first line would quote (None when the evidence is empty)."""
     from rag.answer.negation import read
@@ -244,6 +245,7 @@ def verdict_features(question, topic: str, whole: list, direct) -> tuple[dict[st
     f["focus_groups"] = math.log1p(len(focus))
     f["safety_q"] = float(_side(q))
     f["identity_q"] = 1.0 if _IDENTITY.search(q) else 0.0
+    f["sourced"] = 1.0 if sourced else 0.0
     if direct is not None:
         opening = direct.chunk.units[0]["text"].split(",")[0].strip().lower()
         if opening in ("yes", "no"):
@@ -289,7 +291,13 @@ def _interactions(f: dict[str, float]) -> None:
 
 FEATURES = ("article_answer", "article_yes", "article_cos", "article_focus", "focus_groups", "focus_share", "cos",
             "neg_focus", "neg_any", "hedged", "safety_q", "safety_agrees", "identity_q", "contrast", "neg_share",
-            "hedge_share", "article_match", "asserts", "denies", "cue_rule")
+            "hedge_share", "article_match", "asserts", "denies", "cue_rule", "sourced")
+
+
+def kind_of(features: dict[str, float]) -> str:
+    """Evidence kinds get their own thresholds: the library's sourced articles (a reference list behind
+    their statements) and texts without references (research abstracts, web pages) are calibrated apart."""
+    return "article" if features.get("sourced") else "text"
 
 
 def p_yes(features: dict[str, float], model: dict) -> float:
@@ -306,15 +314,16 @@ def evidence_lead(candidate) -> str:
     return f"No passage says yes or no to exactly this. The article \"{candidate.chunk.title}\" says:"
 
 
-def decide_verdict(question, topic: str, whole: list, direct) -> VerdictDecision:
+def decide_verdict(question, topic: str, whole: list, direct, sourced: bool = False) -> VerdictDecision:
     """Open with "Yes"/"No" only when the model is confident that the quoted sentence (or the article's
     own answer to the same question) asserts or denies what is asked; otherwise quote the evidence."""
-    features, best = verdict_features(question, topic, whole, direct)
+    features, best = verdict_features(question, topic, whole, direct, sourced)
     model = verdict_model()
     if model is None:
         raise FileNotFoundError(f"{MODEL_FILE} is missing: run `python eval/train_verdict.py`")
     p = p_yes(features, model)
-    word = "Yes" if p >= model["t_yes"] else "No" if p <= model["t_no"] else None
+    t = model["thresholds"][kind_of(features)]
+    word = "Yes" if p >= t["t_yes"] else "No" if p <= t["t_no"] else None
     use_article = features["article_answer"] and direct is not None and \
         features["article_focus"] >= model.get("article_focus_min", 1.0)
     if use_article and word is not None and (word == "Yes") == (features["article_yes"] > 0):
