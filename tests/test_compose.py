@@ -85,10 +85,12 @@ def test_json_shape(pipeline):
     assert data["timings_ms"]["total"] > 0
 
 
-def test_yes_no_answer_opens_with_a_verdict_taken_from_the_evidence(pipeline):
+def test_yes_no_answer_opens_with_a_verdict_only_when_the_evidence_settles_it(pipeline):
+    # The evidence asserts it: never "No"; without a confident "Yes" the first line quotes the evidence.
     answer = pipeline.ask("Does myasthenia gravis show a decrement on repetitive nerve stimulation?")
-    assert answer.verdict == "Yes" and answer.text.startswith("Yes, ")
-    assert "decrement" in answer.text.split("\n")[0]
+    first = answer.text.split("\n")[0]
+    assert answer.verdict in ("Yes", None) and "decrement" in first
+    assert first.startswith("Yes, ") if answer.verdict else first.startswith(answer.lead) and answer.lead
     denied = pipeline.ask("Is ALS a muscle disease?")
     assert denied.verdict == "No" and denied.text.startswith("No, amyotrophic lateral sclerosis")
     assert pipeline.ask("How is myasthenia gravis diagnosed?").verdict is None

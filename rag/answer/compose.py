@@ -138,9 +138,6 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
         if why is not None:
             return abstain(question, evidence, audience, why)
         notices.append(missing.notice())
-    if question.unknown:
-        notices.append(f"The library never mentions: {', '.join(question.unknown)}; the answer below is about "
-                       f"the rest of the question.")
 
     citer = Citer(evidence)
     said = Selection(settings.answer_tokens)

@@ -311,7 +311,7 @@ def evidence_lead(candidate) -> str:
     section = candidate.chunk.section.lower()
     if section.startswith(("result", "conclusion", "finding")):
         return "The study found:"
-    return f"No passage says yes or no to exactly this. The article \"{candidate.chunk.title}\" says:"
+    return f"From the article \"{candidate.chunk.title}\":"
 
 
 def decide_verdict(question, topic: str, whole: list, direct, sourced: bool = False) -> VerdictDecision:
