@@ -28,13 +28,14 @@ sys.path.insert(0, str(ROOT))
 from rag.config import Settings  # noqa: E402
 from rag.embedding import Embedder, default_threads, set_threads  # noqa: E402
 from rag.evaluate import percentile  # noqa: E402
+from rag.ingest.jsonl import jsonl_lines  # noqa: E402
 
 
 
 def questions_for(path: Path, store_titles: list[str], n: int) -> list[str]:
     qs: list[str] = []
     if path.is_file():
-        for line in path.read_text().splitlines():
+        for line in jsonl_lines(path.read_text(encoding="utf-8")):
             if line.strip():
                 qs.append(json.loads(line)["question"])
     if not qs:  # no gold file yet: article titles and a reworded form of each

@@ -3,12 +3,26 @@
 Every metric is computed only over the questions that carry the field it needs; when no question does,
 the metric is None (null in metrics.json), never a guess. Retrieval is scored at article level: a question
 counts as found at k when any gold article is among the first k distinct articles retrieved.
+
+Yes/no questions (gold `decision` yes or no; `maybe` is not scored) are read two ways. `yes_no_accuracy`
+takes the answer's side from its verdict or, failing that, from a direct line opening "Yes"/"No", and counts
+a question without a side as wrong. The verdict metrics read only `Answer.verdict` ("Yes", "No",
+"It depends" or None; None when abstaining): `verdict_coverage` is the share of the questions answered
+with Yes or No, `verdict_precision` the share of those that match gold, `wrong_verdict_rate` the share of
+all the questions answered with the opposite of gold (so coverage x (1 - precision) = wrong rate).
+
+`top_chunk_token_f1` scores the text of the first retrieved chunk (hits[0]) against `gold_answer` the way
+`token_f1` scores the composed answer, over the same questions: what returning the best passage verbatim
+would score, so the composer's added value is token_f1 minus it. `best_chunk_token_f1` takes the best of
+all retrieved chunks per question: an oracle bound on quoting a single retrieved passage. Both read the
+hits whether or not the answer abstained.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -44,6 +58,9 @@ class Result:
     citations_supported: int = 0
     facts_found: list[str] = field(default_factory=list)
     polarity: str | None = None
+    verdict: str | None = None  # Answer.verdict: "Yes", "No", "It depends"; None when abstaining or none
+    top_chunk_f1: float | None = None  # token F1 of hits[0]'s chunk text against gold_answer
+    best_chunk_f1: float | None = None  # the best token F1 among all retrieved chunks' texts
     conversation: str | None = None
     turn: int = 0
 
@@ -76,15 +93,27 @@ def polarity(answer: Answer) -> str | None:
     return None
 
 
+def verdict_of(answer: Answer) -> str | None:
+    """The verdict the answer opens with ("Yes", "No", "It depends"); None when it abstains or has none."""
+    return None if answer.abstained else answer.verdict
+
+
 def token_f1(pred: str, gold: str) -> float:
     p, g = normalise(pred).split(), normalise(gold).split()
     if not p or not g:
         return 0.0
-    common = sum(min(p.count(w), g.count(w)) for w in set(p))
+    common = sum((Counter(p) & Counter(g)).values())
     if common == 0:
         return 0.0
     precision, recall = common / len(p), common / len(g)
     return 2 * precision * recall / (precision + recall)
+
+
+def chunk_token_f1(answer: Answer, gold: str) -> tuple[float, float]:
+    """(top, best): token F1 against `gold` of the first retrieved chunk's text, and the highest over every
+    retrieved chunk; (0, 0) when nothing was retrieved."""
+    scores = [token_f1(h.chunk.text, gold) for h in answer.hits]
+    return (scores[0], max(scores)) if scores else (0.0, 0.0)
 
 
 def rouge_l(pred: str, gold: str) -> float:
@@ -129,6 +158,7 @@ def run_question(pipeline: Pipeline, question: str, mode: str, *, qid: str,
     nbody = normalise(body)
     checked, supported = check_citations(pipeline, answer)
     cited = list(dict.fromkeys(s.article_id for s in answer.sources))
+    top_f1, best_f1 = chunk_token_f1(answer, gold_answer) if gold_answer else (None, None)
     result = Result(
         id=qid, question=question, type=qtype, answerable=answerable, gold_article_ids=gold_ids,
         key_facts=key_facts, gold_answer=gold_answer, decision=decision,
@@ -136,6 +166,7 @@ def run_question(pipeline: Pipeline, question: str, mode: str, *, qid: str,
         answer_text=answer.text, answer_body=body, latency_ms=answer.timings_ms.get("total", 0.0),
         citations_checked=checked, citations_supported=supported,
         facts_found=[f for f in (key_facts or []) if fact_in(f, nbody)], polarity=polarity(answer),
+        verdict=verdict_of(answer), top_chunk_f1=top_f1, best_chunk_f1=best_f1,
     )
     return result, answer
 
@@ -205,6 +236,19 @@ def retrieval_metrics(results: list[Result]) -> dict:
     return out
 
 
+def verdict_metrics(results: list[Result]) -> dict:
+    """Over the questions whose gold decision is yes or no: the share answered with a Yes/No verdict, the
+    share of those verdicts that match gold, and the share of all answered with the opposite of gold."""
+    rs = [r for r in results if r.decision in ("yes", "no")]
+    covered = [r for r in rs if r.verdict in ("Yes", "No")]
+    return {
+        "verdict_coverage": _mean([1.0 if r.verdict in ("Yes", "No") else 0.0 for r in rs]),
+        "verdict_precision": _mean([1.0 if r.verdict.lower() == r.decision else 0.0 for r in covered]),
+        "wrong_verdict_rate": _mean([1.0 if r.verdict in ("Yes", "No") and r.verdict.lower() != r.decision
+                                     else 0.0 for r in rs]),
+    }
+
+
 def answer_metrics(results: list[Result]) -> dict:
     with_facts = [r for r in results if r.answerable and r.key_facts]
     with_gold = [r for r in results if r.answerable and r.gold_answer]
@@ -213,9 +257,11 @@ def answer_metrics(results: list[Result]) -> dict:
     return {
         "key_fact_recall": round(sum(len(r.facts_found) for r in with_facts) / facts_total, 4) if facts_total else None,
         "token_f1": _mean([token_f1(r.answer_body, r.gold_answer or "") for r in with_gold]),
+        "top_chunk_token_f1": _mean([r.top_chunk_f1 or 0.0 for r in with_gold]),
+        "best_chunk_token_f1": _mean([r.best_chunk_f1 or 0.0 for r in with_gold]),
         "rouge_l": _mean([rouge_l(r.answer_body, r.gold_answer or "") for r in with_gold]),
         "yes_no_accuracy": _mean([1.0 if r.polarity == r.decision else 0.0 for r in with_decision]),
-    }
+    } | verdict_metrics(results)
 
 
 def citation_metrics(results: list[Result]) -> dict:
@@ -282,4 +328,5 @@ def metrics(results: list[Result], turns: list[Result] | None = None) -> dict:
     return out
 
 
-__all__ = ["Result", "run_gold", "run_conversations", "metrics", "KS", "token_f1", "rouge_l", "polarity"]
+__all__ = ["Result", "run_gold", "run_conversations", "metrics", "KS", "token_f1", "rouge_l", "polarity",
+           "verdict_of", "chunk_token_f1", "verdict_metrics"]

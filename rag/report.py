@@ -11,7 +11,9 @@ from rag.evaluate import KS, Result, first_gold_rank
 
 HEADLINE = [
     ("retrieval", "recall@1"), ("retrieval", "recall@5"), ("retrieval", "mrr@10"), ("retrieval", "ndcg@10"),
-    ("answer", "key_fact_recall"), ("answer", "token_f1"), ("answer", "rouge_l"), ("answer", "yes_no_accuracy"),
+    ("answer", "key_fact_recall"), ("answer", "token_f1"), ("answer", "top_chunk_token_f1"),
+    ("answer", "best_chunk_token_f1"), ("answer", "rouge_l"), ("answer", "yes_no_accuracy"),
+    ("answer", "verdict_coverage"), ("answer", "verdict_precision"), ("answer", "wrong_verdict_rate"),
     ("citations", "precision"), ("citations", "source_recall"),
     ("abstention", "precision"), ("abstention", "recall"), ("abstention", "f1"),
     ("abstention", "false_abstention_rate"),
@@ -131,7 +133,9 @@ def write_report(out: Path, *, gold_path: str, index_info: dict, primary: str, m
               "Every question asked through the same pipeline with each retriever; what each part buys.", "",
               "| metric | " + " | ".join(by_mode_metrics) + " |", "|---|" + "---|" * len(by_mode_metrics)]
     rows = [("retrieval", f"recall@{k}") for k in KS] + [("retrieval", "mrr@10"), ("retrieval", "ndcg@10"),
-            ("answer", "key_fact_recall"), ("answer", "yes_no_accuracy"), ("citations", "source_recall"),
+            ("answer", "key_fact_recall"), ("answer", "token_f1"), ("answer", "top_chunk_token_f1"),
+            ("answer", "best_chunk_token_f1"), ("answer", "yes_no_accuracy"), ("answer", "verdict_coverage"),
+            ("answer", "verdict_precision"), ("answer", "wrong_verdict_rate"), ("citations", "source_recall"),
             ("abstention", "f1"), ("abstention", "false_abstention_rate")]
     for group, name in rows:
         lines.append(f"| {group}.{name} | " + " | ".join(fmt(m[group][name]) for m in by_mode_metrics.values()) + " |")
@@ -151,11 +155,15 @@ def write_report(out: Path, *, gold_path: str, index_info: dict, primary: str, m
         lines.append("")
 
     lines += ["## By question type", "",
-              "| type | n | recall@1 | recall@5 | key_fact_recall | yes_no_accuracy | source_recall | abstention.f1 | false_abstention |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| type | n | recall@1 | recall@5 | key_fact_recall | token_f1 | top_chunk_token_f1 | yes_no_accuracy | "
+              "verdict_coverage | verdict_precision | wrong_verdict_rate | source_recall | abstention.f1 | false_abstention |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for t, m in metrics["by_type"].items():
+        a = m["answer"]
         lines.append(f"| {t} | {m['n_questions']} | {fmt(m['retrieval']['recall@1'])} | {fmt(m['retrieval']['recall@5'])} | "
-                     f"{fmt(m['answer']['key_fact_recall'])} | {fmt(m['answer']['yes_no_accuracy'])} | "
+                     f"{fmt(a['key_fact_recall'])} | {fmt(a['token_f1'])} | {fmt(a['top_chunk_token_f1'])} | "
+                     f"{fmt(a['yes_no_accuracy'])} | {fmt(a['verdict_coverage'])} | {fmt(a['verdict_precision'])} | "
+                     f"{fmt(a['wrong_verdict_rate'])} | "
                      f"{fmt(m['citations']['source_recall'])} | {fmt(m['abstention']['f1'])} | "
                      f"{fmt(m['abstention']['false_abstention_rate'])} |")
     lines.append("")
@@ -177,7 +185,8 @@ def write_report(out: Path, *, gold_path: str, index_info: dict, primary: str, m
             missing = [f for f in r.key_facts if f not in r.facts_found]
             lines.append(f"- **Key facts missing:** {', '.join(missing) or 'none'}")
         if r.decision:
-            lines.append(f"- **Decision:** gold {r.decision}, answer {r.polarity or 'no verdict'}")
+            lines.append(f"- **Decision:** gold {r.decision}, answer {r.polarity or 'no verdict'}"
+                         f" (verdict: {r.verdict or 'none'})")
         lines.append("")
     (out / "report.md").write_text("\n".join(lines))
 

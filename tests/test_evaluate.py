@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluate import (Result, abstention_metrics, answer_metrics, metrics, retrieval_metrics, rouge_l,
-                          run_conversations, run_gold, token_f1)
+from rag.documents import Answer, Chunk, Hit
+from rag.evaluate import (Result, abstention_metrics, answer_metrics, chunk_token_f1, metrics, retrieval_metrics,
+                          rouge_l, run_conversations, run_gold, token_f1, verdict_metrics, verdict_of)
 from rag.gold import load_conversations, load_gold
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+ANSWER_KEYS = {"key_fact_recall", "token_f1", "top_chunk_token_f1", "best_chunk_token_f1", "rouge_l",
+               "yes_no_accuracy", "verdict_coverage", "verdict_precision", "wrong_verdict_rate"}
 METRIC_KEYS = {"retrieval", "answer", "citations", "abstention", "followups", "latency_ms", "n_questions",
                "n_conversations", "by_type"}
 
@@ -50,10 +53,61 @@ def test_retrieval_metrics_are_article_level():
 
 def test_absent_fields_give_null_metrics_not_guesses():
     rs = [result(["a"], ["a"])]
-    assert answer_metrics(rs) == {"key_fact_recall": None, "token_f1": None, "rouge_l": None, "yes_no_accuracy": None}
+    assert answer_metrics(rs) == dict.fromkeys(ANSWER_KEYS)
     assert abstention_metrics(rs)["precision"] is None and abstention_metrics(rs)["recall"] is None
     assert abstention_metrics(rs)["false_abstention_rate"] == 0.0
     assert retrieval_metrics([result([], [], answerable=False)])["recall@1"] is None
+
+
+def hand_answer(chunk_texts=(), verdict=None, abstained=False):
+    """An Answer as the pipeline returns it, made by hand: its hits carry the given chunk texts, best first."""
+    hits = [Hit(Chunk(i, f"a{i}", 0, "body", "T", "S", text), score=1.0 / (i + 1), dense=0.5)
+            for i, text in enumerate(chunk_texts)]
+    return Answer("q?", "q?", "clinician", "text", "direct", [], [], [], hits, abstained, verdict=verdict)
+
+
+def test_verdict_of_reads_the_answer_verdict_and_nothing_when_abstaining():
+    assert verdict_of(hand_answer(verdict="Yes")) == "Yes"
+    assert verdict_of(hand_answer(verdict="It depends")) == "It depends"
+    assert verdict_of(hand_answer()) is None
+    assert verdict_of(hand_answer(verdict="No", abstained=True)) is None
+
+
+def test_verdict_metrics():
+    rs = [result([], [], decision="yes", verdict="Yes", polarity="yes"),   # right
+          result([], [], decision="yes", verdict="No", polarity="no"),     # opposite of gold
+          result([], [], decision="no", verdict="No", polarity="no"),      # right
+          result([], [], decision="no", verdict="It depends"),             # no side taken: not covered
+          result([], [], decision="yes", verdict=None, polarity="yes"),    # "Yes" only in the direct line
+          result([], [], decision="maybe", verdict="Yes"),                 # maybe: not scored
+          result([], [], decision=None, verdict="No")]                     # not a yes/no question
+    m = verdict_metrics(rs)
+    assert m["verdict_coverage"] == 0.6  # 3 of the 5 yes/no questions open with Yes or No
+    assert m["verdict_precision"] == pytest.approx(2 / 3, abs=1e-4)
+    assert m["wrong_verdict_rate"] == 0.2  # over all 5, not only the covered ones
+    assert answer_metrics(rs)["yes_no_accuracy"] == 0.6  # unchanged definition: polarity, direct line included
+    none_covered = verdict_metrics([result([], [], decision="no", verdict=None)])
+    assert none_covered == {"verdict_coverage": 0.0, "verdict_precision": None, "wrong_verdict_rate": 0.0}
+    assert verdict_metrics([result([], [])]) == dict.fromkeys(("verdict_coverage", "verdict_precision",
+                                                               "wrong_verdict_rate"))
+
+
+def test_chunk_token_f1_scores_the_top_and_the_best_retrieved_chunk():
+    gold = "colchicine treats gout"
+    top, best = chunk_token_f1(hand_answer(["allopurinol prevents gout", "colchicine treats gout", "shingles"]), gold)
+    assert top == pytest.approx(token_f1("allopurinol prevents gout", gold)) == pytest.approx(1 / 3)
+    assert best == 1.0
+    assert chunk_token_f1(hand_answer(["colchicine treats gout"], abstained=True), gold) == (1.0, 1.0)
+    assert chunk_token_f1(hand_answer([]), gold) == (0.0, 0.0)
+
+
+def test_chunk_f1_metrics_average_over_the_questions_token_f1_uses():
+    rs = [result(["a"], ["a"], gold_answer="x y", answer_body="x y", top_chunk_f1=0.5, best_chunk_f1=1.0),
+          result(["a"], ["a"], gold_answer="x y", answer_body="", abstained=True, top_chunk_f1=0.0, best_chunk_f1=0.5),
+          result(["a"], ["a"], top_chunk_f1=None, best_chunk_f1=None),            # no gold answer: left out
+          result([], [], answerable=False, gold_answer="x", top_chunk_f1=1.0, best_chunk_f1=1.0)]  # unanswerable
+    m = answer_metrics(rs)
+    assert (m["token_f1"], m["top_chunk_token_f1"], m["best_chunk_token_f1"]) == (0.5, 0.25, 0.75)
 
 
 def test_abstention_metrics():
@@ -99,12 +153,12 @@ def test_rag_eval_on_a_markdown_corpus_with_minimal_gold(user_corpus):
     m = json.loads((out / "metrics.json").read_text())
     assert set(m) == METRIC_KEYS
     assert set(m["retrieval"]) == {"recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10"}
-    assert set(m["answer"]) == {"key_fact_recall", "token_f1", "rouge_l", "yes_no_accuracy"}
+    assert set(m["answer"]) == ANSWER_KEYS
     assert set(m["citations"]) == {"precision", "source_recall"}
     assert set(m["abstention"]) == {"precision", "recall", "f1", "false_abstention_rate"}
     assert set(m["followups"]) == {"recall@5_first_turn", "recall@5_followup", "key_fact_recall_followup"}
     assert m["retrieval"]["recall@1"] == 1.0 and m["n_questions"] == 3 and m["n_conversations"] == 0
-    assert m["answer"] == {"key_fact_recall": None, "token_f1": None, "rouge_l": None, "yes_no_accuracy": None}
+    assert m["answer"] == dict.fromkeys(ANSWER_KEYS)
     assert m["abstention"]["recall"] is None and m["followups"]["recall@5_followup"] is None
     assert m["citations"]["precision"] == 1.0
     assert set(m["by_type"]) == {"unknown"}

@@ -97,3 +97,74 @@ def test_unknown_article_and_missing_fact_are_reported_not_raised(tmp_path):
         f"{f}:1 (a): gold article 'no/such-article' is not in the corpus",
         f"{f}:2 (b): key fact 'unicorn horn' is not found in neuro/als-overview",
     ]
+
+
+# -- JSON Lines are split on "\n" only ---------------------------------------------------------------------
+# JSON allows U+2028, U+2029 and U+0085 raw inside a string; str.splitlines() splits on them (and a real
+# PubMedQA conclusion holds a U+2029), which cut a record in two. A trailing "\r" (Windows line ends) is dropped.
+SEPARATORS = ["\u2029", "\u2028", "\u0085"]
+
+
+@pytest.mark.parametrize("sep", SEPARATORS)
+def test_gold_line_with_a_unicode_separator_inside_a_string_loads(tmp_path, sep):
+    import json
+
+    f = tmp_path / "g.jsonl"
+    rows = [{"id": "a", "question": "q?", "gold_article_ids": [], "gold_answer": f"first{sep}second"},
+            {"id": "b", "question": f"two{sep}parts?", "gold_article_ids": []}]
+    f.write_text("\r\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\r\n", encoding="utf-8")
+    gold = load_gold(f)
+    assert [(q.id, q.line) for q in gold] == [("a", 1), ("b", 2)]
+    assert gold[0].gold_answer == f"first{sep}second" and gold[1].question == f"two{sep}parts?"
+
+
+@pytest.mark.parametrize("sep", SEPARATORS)
+def test_conversation_line_with_a_unicode_separator_loads(tmp_path, sep):
+    import json
+
+    f = tmp_path / "c.jsonl"
+    conv = {"id": "c1", "turns": [{"question": f"what is it?{sep}", "gold_article_ids": ["x"]},
+                                  {"question": "and then?", "gold_article_ids": ["x"]}]}
+    f.write_text(json.dumps(conv, ensure_ascii=False) + "\n", encoding="utf-8")
+    (c,) = load_conversations(f)
+    assert c.turns[0].question == f"what is it?{sep}" and len(c.turns) == 2
+
+
+@pytest.mark.parametrize("sep", SEPARATORS)
+def test_jsonl_articles_with_a_unicode_separator_load(tmp_path, sep):
+    import json
+
+    from rag.ingest import load_articles
+    from rag.ingest.jsonl import jsonl_lines
+
+    assert jsonl_lines(f'{{"a": "x{sep}y"}}\r\n{{"b": 1}}\n') == [f'{{"a": "x{sep}y"}}', '{"b": 1}', ""]
+    f = tmp_path / "bulk.jsonl"
+    rows = [{"id": "one", "title": "What is one?", "answer": f"One is the first.{sep}It comes before two."},
+            {"id": "two", "title": "What is two?", "text": "Two follows one."}]
+    f.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    articles, skipped = load_articles(f, tmp_path)
+    assert skipped == [] and [a.id for a in articles] == ["one", "two"]
+    assert articles[1].path.endswith("bulk.jsonl:2")
+
+
+EXTERNAL = ROOT / "eval" / "external"
+
+
+@pytest.mark.parametrize("name, questions, articles", [("pubmedqa_dev", 500, 500), ("medquad_dev", 600, 987)])
+def test_external_dev_sets_validate(name, questions, articles):
+    """The copied external dev sets (development data, see eval/external/README.md) load whole, the
+    PubMedQA line with a U+2029 in its gold answer included, and every gold article exists."""
+    r = validate(EXTERNAL / name / "articles", EXTERNAL / name / "gold.jsonl")
+    assert r.problems == []
+    assert (r.counts["questions"], r.counts["articles"]) == (questions, articles)
+
+
+def test_external_gold_files_match_the_checksums_in_their_readme():
+    import hashlib
+    import re
+
+    readme = (EXTERNAL / "README.md").read_text(encoding="utf-8")
+    listed = dict(re.findall(r"\| `(\w+/gold\.jsonl)` \| `([0-9a-f]{64})` \|", readme))
+    assert set(listed) == {"pubmedqa_dev/gold.jsonl", "medquad_dev/gold.jsonl"}
+    for rel, digest in listed.items():
+        assert hashlib.sha256((EXTERNAL / rel).read_bytes()).hexdigest() == digest, rel

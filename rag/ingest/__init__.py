@@ -9,7 +9,7 @@ from pathlib import Path
 from rag.documents import Article
 from rag.ingest.builder import ArticleBuilder, ArticleError
 from rag.ingest.html import parse_html
-from rag.ingest.jsonl import parse_jsonl_line
+from rag.ingest.jsonl import jsonl_lines, parse_jsonl_line
 from rag.ingest.markdown import parse_markdown
 from rag.ingest.textformat import parse_text
 
@@ -83,7 +83,7 @@ def load_articles(path: Path, root: Path) -> tuple[list[Article], list[Skipped]]
         return [], [Skipped(str(path), str(getattr(exc, "strerror", None) or exc))]
     articles, skipped = [], []
     prefix = path.relative_to(root).with_suffix("").as_posix()
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(jsonl_lines(text), start=1):
         if not line.strip():
             continue
         try:

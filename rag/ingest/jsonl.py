@@ -18,6 +18,13 @@ from rag.ingest.builder import ArticleBuilder, ArticleError
 from rag.ingest.markdown import _references_from_meta
 
 
+def jsonl_lines(text: str) -> list[str]:
+    """The lines of a JSON Lines text: split on "\\n" only, a trailing "\\r" dropped. Not `str.splitlines()`,
+    which also splits on U+2028, U+2029, U+0085 and other separators that JSON allows raw inside a string,
+    cutting such a record in two."""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
 def parse_jsonl_line(line: str, prefix: str, number: int, path: str) -> Article:
     try:
         obj = json.loads(line)
@@ -55,4 +62,4 @@ def parse_jsonl_line(line: str, prefix: str, number: int, path: str) -> Article:
     return builder.build(article_id, f"{path}:{number}", "jsonl", line.encode())
 
 
-__all__ = ["parse_jsonl_line"]
+__all__ = ["jsonl_lines", "parse_jsonl_line"]
