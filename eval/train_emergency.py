@@ -278,7 +278,7 @@ def evaluate(rows: list[dict], p_u, p_c, best) -> dict:
             "urgent_but_not_crisis": [rows[i]["text"] for i in np.where(crisis_y & urgent & ~crisis)[0]],
             "false_crisis_on_other_emergencies": int((crisis & y & ~crisis_y).sum()),
             "false_crisis_on_non_emergencies": int((crisis & ~y).sum()),
-            "suicide_statements_missed": [rows[i]["text"] for i in np.where(crisis_y & ~crisis)[0]],
+            "crisis_missed": [rows[i]["text"] for i in np.where(crisis_y & ~crisis)[0]],
         },
         "per_category": per_category,
         "missed": [rows[i]["text"] for i in np.where(y & ~urgent)[0]],

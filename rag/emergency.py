@@ -4,9 +4,12 @@ die or to self-harm), and is it a suicide / self-harm crisis that needs a crisis
 Features, both computed here with numpy and the standard library only:
 
 - the message's sentence embedding: the same normalised all-MiniLM-L6-v2 vector the pipeline computes for
-  retrieval (`Embedder.encode_query(text)`), so the detector costs no extra model pass;
-- a hashed character n-gram vector of the message (lower case, digits folded to 0, so "paracetomol",
-  "cant breth" and "30 tablets" still match what the model was trained on). Hashing uses zlib.crc32, fixed
+  retrieval (`Embedder.encode_query(text)`), so when the user's words are what was retrieved with, the
+  detector costs no extra model pass (a follow-up rewritten for retrieval needs the user's own words
+  embedded once more);
+- a hashed n-gram vector of the message: character 2- to 5-grams across word boundaries and word 1- and
+  2-grams, after lower-casing, dropping apostrophes and folding every digit to 0, so "paracetomol", "cant
+  breth" and "30 tablets" still land near what the model was trained on. Hashing uses zlib.crc32, fixed
   across processes and machines (Python's hash() is salted per process).
 
 Three logistic-regression heads over the concatenated features, trained by `eval/train_emergency.py` on

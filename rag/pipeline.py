@@ -15,7 +15,7 @@ from rag.answer import compose, read_question
 from rag.config import Settings
 from rag.conversation import Conversation, subject_terms
 from rag.documents import Answer
-from rag.emergency import DEFAULT_PATH, EmergencyModel
+from rag.emergency import EmergencyModel
 from rag.embedding import Embedder, resolve_model, set_threads
 from rag.retrieval import Retriever
 from rag.vocabulary import Vocabulary
@@ -59,7 +59,10 @@ class Pipeline:
     retriever: Retriever = field(init=False)
 
     def __post_init__(self) -> None:
-        self.emergency = EmergencyModel.load() if DEFAULT_PATH.exists() else None
+        # The detector reads the vectors of the model it was trained with; with another configured model
+        # the rule in rag.questions decides alone.
+        model = EmergencyModel.load()
+        self.emergency = model if model.model_id == self.embedder.model_id else None
         self._use(self.store)
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
