@@ -10,7 +10,8 @@ features, then stratified 5-fold cross-validation (folds stratified on emergency
 out-of-fold scores give recall, false-alarm rate, precision, per-category recall, the crisis (suicide /
 self-harm) recall, and the thresholds:
 
-- urgent threshold: the highest threshold whose out-of-fold recall on emergencies is >= 0.99 (the whole
+- urgent threshold: the lower of the highest threshold whose out-of-fold recall on emergencies is >= 0.99
+  and the lowest whose out-of-fold false-alarm rate is <= 0.05 (safety first; the whole
   recall / false-alarm curve is stored too, to move the threshold without retraining);
 - crisis threshold: the highest threshold (at most 0.5) at which, among the out-of-fold suicide / self-harm
   emergencies that are urgent, every suicide one is a crisis under the rule EmergencyModel.assess applies
@@ -53,6 +54,9 @@ from rag.emergency import (  # noqa: E402
 DATA = ROOT / "eval" / "train" / "emergency_train.jsonl"
 RECALL_TARGET = 0.99
 CRISIS_RECALL_TARGET = 0.98
+# The urgent line's false-alarm budget (issue 12: at most 0.05): the threshold is lowered to spend it,
+# because a missed emergency costs more than a needless "seek care now" line.
+FALSE_ALARM_BUDGET = 0.05
 CRISIS_CONFIDENT = 0.5
 SEED = 0
 FOLDS = 5
@@ -191,6 +195,13 @@ def highest_threshold(scores: np.ndarray, positive: np.ndarray, target: float) -
     return float(pos[misses])
 
 
+def within_budget(scores: np.ndarray, negative: np.ndarray, budget: float) -> float:
+    """The lowest threshold t at which the share of negatives with score >= t stays <= budget."""
+    neg = np.sort(scores[negative])[::-1]
+    allowed = int(np.floor(len(neg) * budget + 1e-9))
+    return float(neg[allowed]) + 1e-6 if allowed < len(neg) else 0.0
+
+
 def cross_validate(X: np.ndarray, rows: list[dict], c: float = C, folds: int = FOLDS):
     """Out-of-fold urgent and crisis probabilities and category predictions."""
     from sklearn.model_selection import StratifiedKFold
@@ -225,7 +236,8 @@ def evaluate(rows: list[dict], p_u, p_c, best) -> dict:
 
     y = np.array([bool(r["emergency"]) for r in rows])
     crisis_y = crisis_target(rows)
-    threshold = highest_threshold(p_u, y, RECALL_TARGET)
+    # Safety first: as low as the false-alarm budget allows, and never above the recall target's threshold.
+    threshold = min(highest_threshold(p_u, y, RECALL_TARGET), within_budget(p_u, ~y, FALSE_ALARM_BUDGET))
     # Crisis threshold: the highest one (at most CRISIS_CONFIDENT) at which, among the out-of-fold crisis
     # rows that are urgent, every suicide row is a crisis and the share of crisis rows (suicide and
     # self-harm) that are is >= CRISIS_RECALL_TARGET. The few self-harm rows it may leave are injuries
@@ -293,7 +305,7 @@ def sha256(path: Path) -> str:
 def print_report(cv: dict, external: dict | None) -> None:
     m = cv["model"]
     print(f"\nCross-validation ({FOLDS}-fold, stratified on emergency x category, seed {SEED})")
-    print(f"  urgent threshold {cv['threshold']:.4f} (highest with CV recall >= {RECALL_TARGET})")
+    print(f"  urgent threshold {cv['threshold']:.4f} (recall >= {RECALL_TARGET}, false alarms <= {FALSE_ALARM_BUDGET})")
     print(f"  recall {m['recall']:.3f}  false alarms {m['false_alarm_rate']:.3f}  precision {m['precision']:.3f}"
           f"  (missed {m['missed']}, false alarms {m['false_alarms']})")
     a = cv["model_at_0.5"]
@@ -420,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
         "features": FEATURES,
         "classifier": {"type": "sklearn LogisticRegression (lbfgs, L2)", "C": C, "seed": SEED},
         "threshold": cv["threshold"],
-        "threshold_rule": f"highest threshold with out-of-fold recall >= {RECALL_TARGET} on emergencies "
+        "threshold_rule": f"the lower of: the highest threshold with out-of-fold recall >= {RECALL_TARGET} on "
+                          f"emergencies, and the lowest with out-of-fold false alarms <= {FALSE_ALARM_BUDGET} "
                           f"({FOLDS}-fold stratified CV, seed {SEED})",
         "crisis_threshold": cv["crisis_threshold"],
         "crisis_threshold_rule": f"highest threshold (at most {CRISIS_CONFIDENT}) at which, among out-of-fold "

@@ -121,5 +121,5 @@ def test_evidence_label_says_when_only_research_is_cited(pipeline):
     research = [Source(1, "article", "A", "a"), Source(2, "reference", "R", "a", "Research", "J", 2020, 1)]
     assert evidence_note(research).startswith("Evidence: research only")
     assert evidence_note(research + [Source(3, "reference", "G", "a", "Guideline", "J", 2021, 2)]) == \
-        "Evidence: 1 guideline and 1 research references."
+        "Evidence: 1 guideline, 1 research reference."
     assert pipeline.ask("How is myasthenia gravis diagnosed?").evidence.startswith("Evidence: 1 guideline")

@@ -32,6 +32,8 @@ class Reading:
     negated: bool  # at least one of them is negated
     hedged: bool  # at least one of them is hedged
     any_negation: bool  # NegEx finds a negation cue anywhere in the sentence
+    negated_n: int = 0  # how many of the focus words are negated
+    hedged_n: int = 0
 
 
 class _Reader:
@@ -63,15 +65,16 @@ class _Reader:
                 if stems and any(g & stems for g in focus):
                     spans.append(Span(doc, tok.i, tok.i + 1, label="FOCUS"))
             doc.ents = spans
-            negated = self._within(self.negex, doc, spans)
-            hedged = self._within(self.hedge, doc, spans)
+            negated = self._reached(self.negex, doc, spans)
+            hedged = self._reached(self.hedge, doc, spans)
             preceding, following, _ = self.negex.process_negations(doc)
-            return Reading(len(spans), negated, hedged, bool(preceding or following))
+            return Reading(len(spans), negated > 0, hedged > 0, bool(preceding or following), negated, hedged)
 
     @staticmethod
-    def _within(component, doc, spans) -> bool:
-        """Does a cue of `component` (negspacy's matcher and clause boundaries) reach one of `spans`
-        within WINDOW words?"""
+    def _reached(component, doc, spans) -> int:
+        """How many of `spans` a cue of `component` (negspacy's matcher and clause boundaries) reaches
+        within WINDOW words."""
+        reached = 0
         preceding, following, terminating = component.process_negations(doc)
         for start, end in component.termination_boundaries(doc, terminating):
             pre = [m for m in preceding if start <= m[1] < end]
@@ -79,14 +82,20 @@ class _Reader:
             for span in spans:
                 if not (start <= span.start < end):
                     continue
-                if any(m[2] <= span.start and span.start - m[2] < WINDOW for m in pre):
-                    return True
-                if any(m[1] >= span.end and m[1] - span.end < WINDOW for m in fol):
-                    return True
-        return False
+                if any(m[2] <= span.start and span.start - m[2] < WINDOW for m in pre) or \
+                        any(m[1] >= span.end and m[1] - span.end < WINDOW for m in fol):
+                    reached += 1
+        return reached
 
 
 _lock = threading.Lock()
+
+# Words by which research reports a finding ("significantly associated", "no difference", "did not
+# improve"): whether they are negated across an abstract is a cue for the learned verdict model, which
+# weighs it (rag/answer/verdict.py); they decide nothing on their own.
+OUTCOME = [frozenset(split_terms(w)) for w in ("significant", "significantly", "associated", "association",
+                                                "difference", "different", "effective", "effect", "improved",
+                                                "benefit", "reduced", "increased", "predictive", "correlated")]
 
 
 @lru_cache(maxsize=1)
@@ -101,4 +110,4 @@ def read(text: str, focus: list[frozenset[str]]) -> Reading:
     return reader.read(text, focus)
 
 
-__all__ = ["Reading", "read"]
+__all__ = ["Reading", "read", "OUTCOME"]
