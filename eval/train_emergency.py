@@ -195,10 +195,15 @@ def highest_threshold(scores: np.ndarray, positive: np.ndarray, target: float) -
     return float(pos[misses])
 
 
-def within_budget(scores: np.ndarray, negative: np.ndarray, budget: float) -> float:
-    """The lowest threshold t at which the share of negatives with score >= t stays <= budget."""
-    neg = np.sort(scores[negative])[::-1]
-    allowed = int(np.floor(len(neg) * budget + 1e-9))
+def within_budget(scores: np.ndarray, negative: np.ndarray, budget: float,
+                  flagged: np.ndarray | None = None) -> float:
+    """The lowest threshold t at which the share of negatives that are flagged (score >= t, or already by
+    `flagged`, the crisis head's own path) stays <= budget."""
+    flagged = np.zeros_like(negative) if flagged is None else flagged
+    allowed = int(np.floor(negative.sum() * budget + 1e-9)) - int((flagged & negative).sum())
+    neg = np.sort(scores[negative & ~flagged])[::-1]
+    if allowed < 0:
+        return 1.0
     return float(neg[allowed]) + 1e-6 if allowed < len(neg) else 0.0
 
 
@@ -237,7 +242,8 @@ def evaluate(rows: list[dict], p_u, p_c, best) -> dict:
     y = np.array([bool(r["emergency"]) for r in rows])
     crisis_y = crisis_target(rows)
     # Safety first: as low as the false-alarm budget allows, and never above the recall target's threshold.
-    threshold = min(highest_threshold(p_u, y, RECALL_TARGET), within_budget(p_u, ~y, FALSE_ALARM_BUDGET))
+    threshold = min(highest_threshold(p_u, y, RECALL_TARGET),
+                    within_budget(p_u, ~y, FALSE_ALARM_BUDGET, p_c >= CRISIS_CONFIDENT))
     # Crisis threshold: the highest one (at most CRISIS_CONFIDENT) at which, among the out-of-fold crisis
     # rows that are urgent, every suicide row is a crisis and the share of crisis rows (suicide and
     # self-harm) that are is >= CRISIS_RECALL_TARGET. The few self-harm rows it may leave are injuries
