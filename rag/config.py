@@ -68,6 +68,10 @@ class Settings:
     # section. Measured on eval/gold.jsonl (2026-12-07): 0.1 lowered key-fact recall from 0.826 to 0.798,
     # so it is off until it is fitted on more than the team's own set.
     section_bonus: float = 0.0
+    # Answer a question over a page without references (NIH-style pages, one section a question type)
+    # by quoting the section the learned chooser ranks first (rag/answer/sections.py), in order, within
+    # answer_tokens. Chooser cross-validated on the MedQuAD dev set (eval/train_sections.py).
+    quote_sections: bool = True
     answer_tokens: int = 400
     host: str = "127.0.0.1"
     port: int = 7860

@@ -20,6 +20,8 @@ from rag.answer.abstain import Abstention, abstention_reason, subject_terms
 from rag.answer.evidence import Candidate, EvidenceSet, Passage, Selection, candidates, direct_answer
 from rag.answer.figures import missing_figure
 from rag.answer.question import Question
+from rag.answer.sections import best_section
+from rag.chunking import count_tokens
 from rag.answer.text import render
 from rag.answer.verdict import decide_verdict, topic_of
 from rag.config import Settings
@@ -141,6 +143,11 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
 
     citer = Citer(evidence)
     said = Selection(settings.answer_tokens)
+    sourced = bool(evidence.references.get(top))
+    if not sourced and not question.yes_no and not question.parts and settings.quote_sections:
+        section = best_section(evidence, question.terms, [c for c in whole if c.chunk.kind in ("body", "answer")])
+        if section is not None:
+            return _section_answer(question, evidence, settings, audience, section, citer, notices)
     verdict: str | None = None
     lead = ""
     direct = direct_answer(evidence, top, settings.min_similarity)
@@ -193,6 +200,38 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
     answer.caveats = unaddressed(question, [direct_text] + [p.text for p in points])
     if audience == "patient":
         answer.glossary = explain(" ".join([direct_text] + [p.text for p in points]))
+    answer.text = render(answer)
+    return answer
+
+
+def _section_answer(question: Question, evidence: EvidenceSet, settings: Settings, audience: str,
+                    section, citer: Citer, notices: list[str]) -> Answer:
+    """A page without references answers one kind of question per section ("Frequency", "Treatment"):
+    quote the section the model chooses (rag.answer.sections), in its own order, within the budget."""
+    budget = settings.answer_tokens
+    units = []
+    for cand in section.units:
+        cost = count_tokens(cand.text)
+        if cost > budget:
+            break
+        budget -= cost
+        units.append(cand)
+    first, rest = units[0], units[1:]
+    direct_sources = citer.cite(first.chunk, first.markers, first.start, first.end, 0)
+    points = []
+    for cand in rest:
+        numbers = citer.cite(cand.chunk, cand.markers, cand.start, cand.end, len(points) + 1)
+        points.append(KeyPoint(cand.text, numbers, cand.chunk.id, cand.chunk.article_id))
+    answer = Answer(question.text, question.query, audience, "", first.text, points, citer.citations,
+                    citer.sources, evidence.hits, False)
+    _mark(answer, question)
+    answer.direct_sources = direct_sources
+    answer.evidence = evidence_note(answer.sources)
+    answer.passages = citer.cited_passages()
+    answer.notices = notices
+    answer.caveats = unaddressed(question, [first.text] + [p.text for p in points])
+    if audience == "patient":
+        answer.glossary = explain(" ".join([first.text] + [p.text for p in points]))
     answer.text = render(answer)
     return answer
 
