@@ -47,7 +47,7 @@ def questions_for(path: Path, store_titles: list[str], n: int) -> list[str]:
 
 def bench_build(corpus: Path, settings: Settings, embedder: Embedder, rounds: int) -> dict:
     from rag.chunking import Chunker, ChunkerSettings
-    from rag.ingest import load_corpus
+    from rag.corpus import load_corpus
     from rag.pipeline import build_index
 
     articles, _ = load_corpus(corpus)

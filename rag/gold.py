@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.documents import Article
-from rag.ingest import load_corpus
+from rag.corpus import load_corpus
 from rag.text import normalise
 
 TYPES = ("yes_no", "definition", "comparison", "diagnosis", "treatment", "cause", "prognosis",

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from rag.chunking import count_tokens
-from rag.ingest import ArticleError, load_corpus, parse_article
+from rag.corpus import load_corpus
+from rag.ingest import ArticleError, parse_article
 from rag.pipeline import QuestionError, build_index, clean_question
 
 FIXTURE = Path(__file__).parent / "fixtures" / "corpus"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rag.gold import GoldError, load_conversations, load_gold, validate
-from rag.ingest import load_corpus
+from rag.corpus import load_corpus
 from rag.text import terms
 
 ROOT = Path(__file__).resolve().parents[1]
