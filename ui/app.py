@@ -3,10 +3,14 @@
 A hand-built chat (not ChatInterface) so that the user's own message is escaped before it is shown
 (markup typed into the box is displayed as text, never rendered), and so each session carries its own
 Conversation for follow-up questions. Binds 127.0.0.1 unless told otherwise; serves no files.
+
+A question never ends in a bare "Error" badge or a traceback: a damaged index is handled by the pipeline
+(it switches generation and answers again), and anything it still cannot answer becomes a plain message.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -15,8 +19,13 @@ import gradio as gr  # noqa: E402
 
 from rag.config import DISCLAIMER  # noqa: E402
 from rag.pipeline import Pipeline, QuestionError  # noqa: E402
+from rag.store import IndexProblem  # noqa: E402
 from ui.feedback import FeedbackStore  # noqa: E402
 from ui.render import esc, sources_html, to_markdown  # noqa: E402
+
+log = logging.getLogger("rag.ui")
+FAILED = ("Sorry, this question could not be answered because of a problem on the server (it has been logged). "
+          "Please try again.")
 
 EXAMPLES = [
     "Is ALS a form of muscular dystrophy?",
@@ -36,29 +45,41 @@ CSS = """
 def index_info(pipeline: Pipeline) -> str:
     """Read on every page load: after a live switch to a new generation the page shows the new one."""
     info = pipeline.info()
+    note = " (an older generation: the newest is damaged)" if info.get("fallback") else ""
     return (f"<small>Index: {info['articles']} articles, {info['chunks']} chunks, generation "
-            f"{esc(info['generation'])} built {esc(info['built_at'])}, model {esc(info['model'])}</small>")
+            f"{esc(info['generation'])}{note} built {esc(info['built_at'])}, model {esc(info['model'])}</small>")
+
+
+def safe_ask(pipeline: Pipeline, message: str, **kwargs):
+    """(answer, None) or (None, a message for the user): the one place a failure becomes words."""
+    try:
+        return pipeline.ask(message, **kwargs), None
+    except QuestionError as exc:
+        return None, str(exc)
+    except IndexProblem as exc:
+        log.error("index problem: %s", exc)
+        return None, "The library's index cannot be read right now, so this question cannot be answered. " \
+                     "The administrator has to rebuild it (the server log says how)."
+    except Exception:
+        log.exception("answering %r failed", (message or "")[:200])
+        return None, FAILED
 
 
 def build_app(pipeline: Pipeline, feedback: FeedbackStore) -> gr.Blocks:
 
     def answer_markdown(message: str, audience: str) -> str:
         """One question, no conversation: the API used by scripts and the load test."""
-        try:
-            answer = pipeline.ask(message, audience=audience or "clinician")
-        except QuestionError as exc:
-            return esc(str(exc))
-        return to_markdown(answer)
+        answer, problem = safe_ask(pipeline, message, audience=audience or "clinician")
+        return esc(problem) if problem else to_markdown(answer)
 
     def chat(message: str, history: list, audience: str, conversation, answers: list):
         history = list(history or [])
         answers = list(answers or [])
         conversation = conversation if conversation is not None else pipeline.new_conversation()
         history.append({"role": "user", "content": esc(message or "")})
-        try:
-            answer = pipeline.ask(message, audience=audience or "clinician", conversation=conversation)
-        except QuestionError as exc:
-            history.append({"role": "assistant", "content": esc(str(exc))})
+        answer, problem = safe_ask(pipeline, message, audience=audience or "clinician", conversation=conversation)
+        if problem:
+            history.append({"role": "assistant", "content": esc(problem)})
             answers.append(None)
             return history, "", conversation, answers, gr.update()
         reply = to_markdown(answer)
