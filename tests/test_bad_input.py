@@ -64,3 +64,11 @@ def test_huge_question_is_truncated_with_a_notice():
     text, notices = clean_question(question, 2000)
     assert count_tokens(text) <= 2000
     assert len(notices) == 1 and "only its first 2,000 tokens were used" in notices[0]
+
+
+def test_a_question_over_the_byte_limit_is_refused_before_tokenising():
+    with pytest.raises(QuestionError, match="40,001 bytes long; the limit is 32,000 bytes"):
+        clean_question("x" * 40_001, 2000, 32_000)
+    # Bytes, not characters: 11,000 three-byte characters are 33,000 bytes.
+    with pytest.raises(QuestionError, match="33,000 bytes"):
+        clean_question("€" * 11_000, 2000, 32_000)

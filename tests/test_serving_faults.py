@@ -54,7 +54,7 @@ def pristine(tmp_path_factory, settings, embedder) -> Path:
     return index
 
 
-def serve_and_damage(tmp_path, pristine, settings, embedder, damage, settle=2.0):
+def serve_and_damage(tmp_path, pristine, settings, embedder, damage, settle=1.5):
     """Start a server on a copy of `pristine`, keep CLIENTS sessions asking, call damage(index) and keep
     asking for `settle` seconds. Returns the counts and the pipeline."""
     from gradio_client import Client
