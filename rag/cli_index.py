@@ -265,8 +265,8 @@ def index_verify(
         for p in problems:
             out.print(f"problem: {p}", highlight=False, soft_wrap=True)
         fail(str(exc))
-    if store.fallback:
-        problems.append(store.fallback)
+    if store.fallback:  # it names the reason, which is then not listed twice
+        problems = [p for p in problems if p not in store.fallback] + [store.fallback]
     problems += [f"{store.path.name}: {p}" for p in store.consistency_problems()]
     for p in problems:
         out.print(f"problem: {p}", highlight=False, soft_wrap=True)
