@@ -54,7 +54,7 @@ def pristine(tmp_path_factory, settings, embedder) -> Path:
     return index
 
 
-def serve_and_damage(tmp_path, pristine, settings, embedder, damage, settle=1.5):
+def serve_and_damage(tmp_path, pristine, settings, embedder, damage, settle=1.0):
     """Start a server on a copy of `pristine`, keep CLIENTS sessions asking, call damage(index) and keep
     asking for `settle` seconds. Returns the counts and the pipeline."""
     from gradio_client import Client
@@ -215,7 +215,7 @@ def test_a_generation_that_is_a_link_out_of_the_index_is_not_followed(tmp_path, 
 
 
 def test_rag_ask_answers_from_the_previous_generation_when_the_current_folder_is_gone(tmp_path, pristine):
-    from tests.test_cli import rag
+    from tests.test_real_world_articles import rag
 
     index = tmp_path / "index"
     shutil.copytree(pristine, index)
