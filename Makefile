@@ -26,8 +26,9 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# make run PORT=8080 (or RAG_PORT=8080 make run) serves on another port.
 run: $(VENV)/.installed
-	$(BIN)/rag serve
+	$(BIN)/rag serve $(if $(PORT),--port $(PORT))
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

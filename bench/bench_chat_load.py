@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rag.evaluate import percentile  # noqa: E402
-from rag.ingest.jsonl import jsonl_lines  # noqa: E402
+from rag.ingest.jsonl import jsonl_text_lines  # noqa: E402
 
 
 def free_port() -> int:
@@ -34,7 +34,7 @@ def free_port() -> int:
 
 
 def conversations() -> list[list[str]]:
-    rows = [json.loads(line) for line in jsonl_lines((ROOT / "eval" / "conversations.jsonl").read_text(encoding="utf-8")) if line.strip()]
+    rows = [json.loads(line) for line in jsonl_text_lines((ROOT / "eval" / "conversations.jsonl").read_text(encoding="utf-8")) if line.strip()]
     return [[t["question"] for t in row["turns"]] for row in rows]
 
 

@@ -28,14 +28,14 @@ sys.path.insert(0, str(ROOT))
 from rag.config import Settings  # noqa: E402
 from rag.embedding import Embedder, default_threads, set_threads  # noqa: E402
 from rag.evaluate import percentile  # noqa: E402
-from rag.ingest.jsonl import jsonl_lines  # noqa: E402
+from rag.ingest.jsonl import jsonl_text_lines  # noqa: E402
 
 
 
 def questions_for(path: Path, store_titles: list[str], n: int) -> list[str]:
     qs: list[str] = []
     if path.is_file():
-        for line in jsonl_lines(path.read_text(encoding="utf-8")):
+        for line in jsonl_text_lines(path.read_text(encoding="utf-8")):
             if line.strip():
                 qs.append(json.loads(line)["question"])
     if not qs:  # no gold file yet: article titles and a reworded form of each
@@ -48,7 +48,7 @@ def questions_for(path: Path, store_titles: list[str], n: int) -> list[str]:
 
 def bench_build(corpus: Path, settings: Settings, embedder: Embedder, rounds: int) -> dict:
     from rag.chunking import Chunker, ChunkerSettings
-    from rag.ingest import load_corpus
+    from rag.corpus import load_corpus
     from rag.pipeline import build_index
 
     articles, _ = load_corpus(corpus)

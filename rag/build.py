@@ -20,7 +20,8 @@ from rag.chunking import Chunker, ChunkerSettings
 from rag.config import Settings
 from rag.documents import Article, Chunk
 from rag.embedding import Embedder, default_threads, resolve_model, set_threads
-from rag.ingest import Skipped, corpus_files, load_articles
+from rag.corpus import changes, marker_warnings, parse_corpus  # noqa: F401  (marker_warnings: re-exported)
+from rag.ingest import Skipped
 from rag.store import IndexProblem, IndexStore, write_generation
 
 LOCK_NAME = ".build.lock"
@@ -61,41 +62,6 @@ class BuildProgress:
     on_embedded: Callable[[int], None] = lambda n: None
 
 
-def marker_warnings(article: Article) -> list[str]:
-    numbers = {r.number for r in article.references}
-    missing = sorted(m for m in article.markers if m not in numbers)
-    if missing and article.references:
-        return [f"{article.id}: markers {missing} have no entry in its reference list; they cite the article only"]
-    if article.markers and not article.references:
-        return [f"{article.id}: has citation markers but no reference list"]
-    return []
-
-
-def parse_corpus(corpus_dir: Path, progress: BuildProgress) -> tuple[list[Article], list[Skipped], list[str]]:
-    files = corpus_files(corpus_dir)
-    progress.on_parse_start(len(files))
-    articles: list[Article] = []
-    skipped: list[Skipped] = []
-    warnings: list[str] = []
-    by_hash: dict[str, str] = {}
-    seen_ids: set[str] = set()
-    for path in files:
-        found, bad = load_articles(path, corpus_dir)
-        skipped += bad
-        for article in found:
-            if article.content_hash in by_hash:
-                warnings.append(f"{article.path}: the same article as {by_hash[article.content_hash]}; indexed once")
-            elif article.id in seen_ids:
-                skipped.append(Skipped(article.path, f"article id {article.id!r} is already used by another file"))
-            else:
-                by_hash[article.content_hash] = article.path
-                seen_ids.add(article.id)
-                articles.append(article)
-                warnings += marker_warnings(article)
-        progress.on_parsed(str(path))
-    return articles, skipped, warnings
-
-
 def _previous(index_dir: Path, model_id: str, chunker: dict, warnings: list[str]) -> IndexStore | None:
     """The generation to re-use vectors from: only one built with this very model and chunker."""
     try:
@@ -133,10 +99,11 @@ def build_index(corpus_dir: Path, index_dir: Path, settings: Settings, embedder:
 def _build(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embedder | None,
            progress: BuildProgress, full: bool) -> BuildReport:
     started = time.perf_counter()
-    articles, skipped, warnings = parse_corpus(corpus_dir, progress)
+    articles, skipped, warnings = parse_corpus(corpus_dir, settings.max_article_bytes, progress.on_parse_start,
+                                               progress.on_parsed)
     if not articles:
         raise FileNotFoundError(
-            f"no readable articles in {corpus_dir} ({len(skipped)} skipped); expected .txt or .md files")
+            f"no readable articles in {corpus_dir} ({len(skipped)} skipped); expected .txt, .md, .html or .jsonl files")
     chunker_settings = ChunkerSettings(max_tokens=settings.chunk_tokens)
     chunker = Chunker(chunker_settings)
     _, model_id = resolve_model(settings.model)
@@ -199,14 +166,14 @@ def _build(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embe
     )
     if previous:
         previous.close()
-    ids = {a.id for a in articles}
+    diff = changes(articles, before)
     return BuildReport(
         str(corpus_dir), str(index_dir), gen.name, len(articles), len(chunks),
         sum(len(a.references) for a in articles), skipped, warnings, time.perf_counter() - started,
         embed_seconds, model["id"],
         embedded_chunks=len(fresh), reused_chunks=len(chunks) - len(fresh),
-        added=sorted(a.id for a in articles if a.id not in before) if previous else [],
-        changed=sorted(a.id for a, _, reused in plan if not reused and a.id in before),
-        removed=sorted(set(before) - ids),
+        added=diff.added if previous else [],
+        changed=diff.changed,
+        removed=diff.removed,
         full=previous is None,
     )

@@ -57,7 +57,7 @@ def ask(
     if retriever not in MODES:
         _fail(f"--retriever must be one of: {', '.join(MODES)}", 2)
     try:
-        clean_question(question, settings.max_question_tokens)  # fail fast, before loading the model
+        clean_question(question, settings.max_question_tokens, settings.max_question_bytes)  # before loading the model
     except QuestionError as exc:
         _fail(str(exc), 2)
     try:
@@ -79,8 +79,8 @@ def ask(
 def serve(
     index: Optional[Path] = typer.Option(None, help="Index folder. Default: index/"),
     corpus: Optional[Path] = typer.Option(None, help="Corpus to build from when there is no index yet."),
-    host: Optional[str] = typer.Option(None, help="Address to bind. Default 127.0.0.1 (this machine only)."),
-    port: Optional[int] = typer.Option(None, help="Port. Default 7860."),
+    host: Optional[str] = typer.Option(None, help="Address to bind. Default 127.0.0.1 (this machine only), or RAG_HOST."),
+    port: Optional[int] = typer.Option(None, help="Port. Default 7860, or RAG_PORT."),
     build_if_missing: bool = typer.Option(True, help="Build the index from the corpus first if there is none."),
     config: Optional[Path] = typer.Option(None, help="A rag.toml settings file."),
 ) -> None:
@@ -89,6 +89,17 @@ def serve(
     from rag.store import IndexProblem
 
     settings = load_settings(config).with_overrides(index_dir=index, corpus_dir=corpus, host=host, port=port)
+    from ui.app import PortInUse, check_port, exposure_warning, launch
+
+    warning = exposure_warning(settings.host)
+    if warning:
+        err.rule("[bold red]WARNING", style="red")
+        err.print(f"[bold red]{warning}[/]", highlight=False)
+        err.rule(style="red")
+    try:
+        check_port(settings.host, settings.port)  # before minutes of building or loading
+    except PortInUse as exc:
+        _fail(str(exc))
     if not index_exists(settings.index_dir):
         if not build_if_missing:
             _fail(f"no index in {settings.index_dir}; run: rag index build --index {settings.index_dir}")
@@ -99,13 +110,15 @@ def serve(
         pipeline = Pipeline.open(settings)
     except IndexProblem as exc:
         _fail(str(exc))
-    from ui.app import launch
-
     if pipeline.store.fallback:
         err.print(f"[yellow]warning:[/] {pipeline.store.fallback}", highlight=False)
     err.print(f"Index loaded in {time.perf_counter() - started:.1f} s: {pipeline.info()}", highlight=False)
-    launch(pipeline, host=settings.host, port=settings.port, concurrency=settings.concurrency,
-           queue_size=settings.queue_size)
+    try:
+        err.print(f"Chat on http://{settings.host}:{settings.port}/ (Ctrl+C stops it)", highlight=False)
+        launch(pipeline, host=settings.host, port=settings.port, concurrency=settings.concurrency,
+               queue_size=settings.queue_size, settings=settings)
+    except PortInUse as exc:
+        _fail(str(exc))
 
 
 @eval_app.command("run")

@@ -98,18 +98,25 @@ def index_add(
     wait: float = WAIT_OPT,
     config: Optional[Path] = CONFIG_OPT,
 ) -> None:
-    """Copy articles into the corpus and index them; only they are embedded."""
+    """Copy articles into the corpus and index them; only they are embedded. Symbolic links are refused."""
     import shutil
 
-    from rag.ingest import PARSERS, corpus_files
+    from rag.corpus import corpus_files
+    from rag.ingest import PARSERS
 
     settings = load_settings(config).with_overrides(corpus_dir=corpus, index_dir=index)
     if not settings.corpus_dir.is_dir():
         fail(f"corpus folder not found: {settings.corpus_dir}")
     copies: list[tuple[Path, Path]] = []
     for path in paths:
+        if path.is_symlink():
+            fail(f"{path} is a symbolic link; give the file or folder itself", 2)
         if path.is_dir():
-            copies += [(f, settings.corpus_dir / f.relative_to(path)) for f in corpus_files(path)]
+            files, refused = corpus_files(path)
+            for s in refused:
+                err.print(f"[yellow]skipped:[/] {s.path}: {s.reason}", highlight=False)
+            # Links inside the folder are copied only when they stay inside it; a link out is refused above.
+            copies += [(f, settings.corpus_dir / f.relative_to(path)) for f in files]
         elif path.is_file():
             if path.suffix.lower() not in PARSERS:
                 fail(f"{path}: not an article file (expected {', '.join(sorted(PARSERS))})", 2)
@@ -117,14 +124,32 @@ def index_add(
         else:
             fail(f"no such file or folder: {path}", 2)
     for src, dest in copies:
+        if dest.is_symlink():
+            fail(f"{dest} is a symbolic link in the corpus; remove it first")
         if dest.exists() and dest.read_bytes() != src.read_bytes() and not force:
             fail(f"{dest} already exists with other content; use --force to replace it")
     for src, dest in copies:
         if dest.resolve() != src.resolve():
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest)
+            shutil.copyfile(src, dest)
     out.print(f"Copied {len(copies)} file(s) into {settings.corpus_dir}", highlight=False)
     run_build(settings, wait=wait)
+
+
+def _remove_jsonl_lines(path: Path, numbers: set[int], dest: Path) -> None:
+    """Move lines of a JSONL file: appended to `dest`, left blank in place (so the ids of later lines,
+    which default to their line numbers, do not shift); the file is replaced atomically."""
+    import os
+
+    lines = path.read_bytes().split(b"\n")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with dest.open("ab") as fh:
+        for n in sorted(numbers):
+            fh.write(lines[n - 1].rstrip(b"\r") + b"\n")
+            lines[n - 1] = b""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(b"\n".join(lines))
+    os.replace(tmp, path)
 
 
 @index_app.command("remove")
@@ -135,22 +160,45 @@ def index_remove(
     wait: float = WAIT_OPT,
     config: Optional[Path] = CONFIG_OPT,
 ) -> None:
-    """Remove articles from the index. Their files move to CORPUS/.removed/<time>/: nothing is lost."""
-    from rag.ingest import PARSERS
+    """Remove articles from the index. Their files (or JSONL lines) move to CORPUS/.removed/<time>/: nothing
+    is lost. Only ids of articles inside the corpus are accepted."""
+    from collections import defaultdict
+
+    from rag.corpus import parse_corpus
+    from rag.ingest import ArticleError, check_article_id
 
     settings = load_settings(config).with_overrides(corpus_dir=corpus, index_dir=index)
-    found, unknown = [], []
+    corpus_dir = settings.corpus_dir
+    if not corpus_dir.is_dir():
+        fail(f"corpus folder not found: {corpus_dir}")
     for aid in article_ids:
-        matches = [settings.corpus_dir / f"{aid}{ext}" for ext in PARSERS if (settings.corpus_dir / f"{aid}{ext}").is_file()]
-        (found.extend(matches) if matches else unknown.append(aid))
+        try:
+            check_article_id(aid)
+        except ArticleError as exc:
+            fail(f"{exc}: only articles inside {corpus_dir} can be removed", 2)
+    articles, _, _ = parse_corpus(corpus_dir, settings.max_article_bytes)
+    by_id = {a.id: a for a in articles}
+    unknown = [aid for aid in article_ids if aid not in by_id]
     if unknown:
-        fail(f"not in {settings.corpus_dir}: {', '.join(unknown)}")
-    trash = settings.corpus_dir / ".removed" / time.strftime("%Y%m%d-%H%M%S")
-    for path in found:
-        dest = trash / path.relative_to(settings.corpus_dir)
+        fail(f"not in {corpus_dir}: {', '.join(unknown)}")
+    trash = corpus_dir / ".removed" / time.strftime("%Y%m%d-%H%M%S")
+    files: list[Path] = []
+    lines: dict[Path, set[int]] = defaultdict(set)
+    for aid in dict.fromkeys(article_ids):
+        article = by_id[aid]
+        if article.format == "jsonl":
+            name, number = article.path.rsplit(":", 1)
+            lines[Path(name)].add(int(number))
+        else:
+            files.append(Path(article.path))
+    for path in files:
+        dest = trash / path.relative_to(corpus_dir)
         dest.parent.mkdir(parents=True, exist_ok=True)
         path.rename(dest)
-    out.print(f"Moved {len(found)} file(s) to {trash}", highlight=False, soft_wrap=True)
+    for path, numbers in lines.items():
+        _remove_jsonl_lines(path, numbers, trash / path.relative_to(corpus_dir))
+    moved = f"{len(files)} file(s)" + (f" and {sum(map(len, lines.values()))} JSONL line(s)" if lines else "")
+    out.print(f"Moved {moved} to {trash}", highlight=False, soft_wrap=True)
     run_build(settings, wait=wait)
 
 
@@ -161,18 +209,18 @@ def index_status(
     config: Optional[Path] = CONFIG_OPT,
 ) -> None:
     """Counts, model and generation of the index, and the articles changed on disk since it was built."""
-    import hashlib
-
-    from rag.ingest import article_id, corpus_files
-    from rag.store import IndexProblem, current_generation, generations, read_manifest
+    from rag.corpus import changes, parse_corpus
+    from rag.store import IndexProblem, IndexStore, generations
 
     settings = load_settings(config).with_overrides(corpus_dir=corpus, index_dir=index)
     try:
-        gen = current_generation(settings.index_dir)
-        m = read_manifest(gen)
+        store = IndexStore.open(settings.index_dir)
     except IndexProblem as exc:
         fail(str(exc))
+    m = store.manifest
     c = m["counts"]
+    if store.fallback:
+        err.print(f"[yellow]warning:[/] {store.fallback}", highlight=False)
     out.print(f"Index {settings.index_dir}: generation {m['generation']} built {m['built_at']} in {m['build_seconds']} s",
               highlight=False, soft_wrap=True)
     out.print(f"  {c['articles']} articles, {c['chunks']} chunks, {c['references']} references; model {m['model']['id']} "
@@ -181,18 +229,17 @@ def index_status(
     out.print(f"  generations on disk: {', '.join(g.name for g in generations(settings.index_dir))}", highlight=False,
               soft_wrap=True)
     if settings.corpus_dir.is_dir():
-        on_disk = {article_id(f, settings.corpus_dir): hashlib.sha256(f.read_bytes()).hexdigest()
-                   for f in corpus_files(settings.corpus_dir)}
-        built = {k: v["content_hash"] for k, v in m["articles"].items()}
-        new = sorted(set(on_disk) - set(built))
-        changed = sorted(k for k in on_disk if k in built and on_disk[k] != built[k])
-        gone = sorted(set(built) - set(on_disk))
-        out.print(f"Corpus {settings.corpus_dir}: {len(new)} new, {len(changed)} changed, {len(gone)} removed since the build",
+        articles, skipped, _ = parse_corpus(settings.corpus_dir, settings.max_article_bytes)
+        diff = changes(articles, m["articles"])  # the very comparison the build makes
+        out.print(f"Corpus {settings.corpus_dir}: {len(diff.added)} new, {len(diff.changed)} changed, "
+                  f"{len(diff.removed)} removed since the build; {len(skipped)} skipped",
                   highlight=False, soft_wrap=True)
-        for label, ids in (("new", new), ("changed", changed), ("removed", gone)):
+        for label, ids in (("new", diff.added), ("changed", diff.changed), ("removed", diff.removed)):
             for aid in ids:
                 out.print(f"  {label}: {aid}", highlight=False)
-        if new or changed or gone:
+        for s in skipped:
+            out.print(f"  skipped: {s.path}: {s.reason}", highlight=False, soft_wrap=True)
+        if diff:
             out.print("Run: rag index build (only these are re-embedded)", highlight=False)
 
 
@@ -206,14 +253,20 @@ def index_verify(
     from rag.store import IndexProblem, IndexStore, checksum_problems, current_generation, read_manifest
 
     settings = load_settings(config).with_overrides(index_dir=index)
+    problems: list[str] = []
     try:
         gen = current_generation(settings.index_dir)
         problems = checksum_problems(gen, read_manifest(gen))
+    except IndexProblem as exc:
+        problems.append(str(exc))
+    try:
         store = IndexStore.open(settings.index_dir)
     except IndexProblem as exc:
+        for p in problems:
+            out.print(f"problem: {p}", highlight=False, soft_wrap=True)
         fail(str(exc))
-    if store.fallback:
-        problems.append(store.fallback)
+    if store.fallback:  # it names the reason, which is then not listed twice
+        problems = [p for p in problems if p not in store.fallback] + [store.fallback]
     problems += [f"{store.path.name}: {p}" for p in store.consistency_problems()]
     for p in problems:
         out.print(f"problem: {p}", highlight=False, soft_wrap=True)

@@ -41,7 +41,12 @@ class Settings:
     model: str = BUNDLED_MODEL
     batch_size: int = 16  # measured: larger batches are no faster on these CPUs
     chunk_tokens: int = 200
+    # One article (a file, or one line of a JSONL file) over this many bytes is skipped: an article is a few
+    # KB. A JSONL file has no size limit of its own; it is read a line at a time.
+    max_article_bytes: int = 2_000_000
     max_question_tokens: int = 2000
+    # A question over this many bytes is refused before it is tokenised (a 2,000-token question is ~10 KB).
+    max_question_bytes: int = 32_000
     candidates: int = 50  # per retriever, before fusion
     top_k: int = 10  # hits kept after fusion and de-duplication
     per_article: int = 4  # at most this many chunks of one article among the hits
@@ -77,6 +82,13 @@ class Settings:
     port: int = 7860
     concurrency: int = 2  # answers computed at once by the chat server (2 cores)
     queue_size: int = 64  # requests waiting beyond that are refused with "queue full"
+    # The chat server refuses a request body over this many bytes (413). A chat request carries the
+    # conversation shown so far: 20 turns are ~100 KB.
+    max_request_bytes: int = 1_000_000
+    # After this many failed logins from one address within the window, that address gets 429 until the
+    # oldest failure leaves the window.
+    login_attempts: int = 5
+    login_window_seconds: float = 300.0
 
     def with_overrides(self, **kwargs) -> "Settings":
         return replace(self, **{k: v for k, v in kwargs.items() if v is not None})

@@ -50,6 +50,8 @@ class Article:
     path: str = ""
     format: str = "text"
     content_hash: str = ""
+    # Trailing numbers shaped like markers that are not entries of the reference list: kept as text.
+    unresolved: list[int] = field(default_factory=list)
 
     def reference(self, number: int) -> Reference | None:
         for ref in self.references:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.documents import Article
-from rag.ingest import load_corpus
-from rag.ingest.jsonl import jsonl_lines
+from rag.corpus import load_corpus
+from rag.ingest.jsonl import jsonl_text_lines
 from rag.text import normalise
 
 TYPES = ("yes_no", "definition", "comparison", "diagnosis", "treatment", "cause", "prognosis",
@@ -59,7 +59,7 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict]]:
         raise GoldError(f"gold file not found: {path}")
     rows = []
     # Split on "\n" only: JSON strings may hold U+2028/U+2029/U+0085 raw, and splitlines() splits there.
-    for n, line in enumerate(jsonl_lines(path.read_text(encoding="utf-8-sig")), start=1):
+    for n, line in enumerate(jsonl_text_lines(path.read_text(encoding="utf-8-sig")), start=1):
         if not line.strip():
             continue
         try:

@@ -1,8 +1,15 @@
 """The one entry point shared by the CLI, the chat UI and the evaluator, so what is measured is exactly
-what users get: `build_index` (corpus folder -> index generation) and `Pipeline.ask` (question -> Answer)."""
+what users get: `build_index` (corpus folder -> index generation) and `Pipeline.ask` (question -> Answer).
+
+A running pipeline also keeps its index usable: it picks up new generations as builds publish them, and
+when the generation it answers from is damaged on disk (noticed from the files' stamps, or by a read that
+fails mid-request) it checks it against its checksums, switches to the newest whole generation and answers
+the question again there, so a user never sees the fault.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -20,7 +27,9 @@ from rag.embedding import Embedder, resolve_model, set_threads
 from rag.retrieval import Retriever
 from rag.vocabulary import Vocabulary
 from rag.store import (CURRENT, IndexCorrupt, IndexMismatch, IndexProblem, IndexStore, check_compatible, current_generation,
-                       read_manifest)
+                       file_stamps, generations, read_manifest, rebuild_hint)
+
+log = logging.getLogger("rag")
 
 
 class QuestionError(ValueError):
@@ -28,18 +37,22 @@ class QuestionError(ValueError):
 
 
 def index_exists(index_dir: Path) -> bool:
-    try:
-        current_generation(Path(index_dir))
-        return True
-    except Exception:
-        return False
+    """A CURRENT pointer or any generation: a damaged index is opened with its fallback, never rebuilt
+    over (building is for a folder that has no index at all)."""
+    index_dir = Path(index_dir)
+    return (index_dir / CURRENT).is_file() or bool(index_dir.is_dir() and generations(index_dir))
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def clean_question(question: str, max_tokens: int) -> tuple[str, list[str]]:
-    """Reject an empty question; cut an over-long one to `max_tokens` and say so."""
+def clean_question(question: str, max_tokens: int, max_bytes: int = Settings.max_question_bytes) -> tuple[str, list[str]]:
+    """Reject an empty question, and one over `max_bytes` before any work is spent on it (tokenising 20 MB
+    holds a worker for half a minute); cut a long one to `max_tokens` and say so."""
+    size = len((question or "").encode("utf-8", errors="replace"))
+    if size > max_bytes:
+        raise QuestionError(f"The question is {size:,} bytes long; the limit is {max_bytes:,} bytes. "
+                            "Ask a shorter question.")
     text = _CONTROL.sub(" ", question or "").strip()
     if not text:
         raise QuestionError("The question is empty. Type a clinical question, e.g. \"How is myasthenia gravis diagnosed?\"")
@@ -65,6 +78,7 @@ class Pipeline:
         self.emergency = model if model.model_id == self.embedder.model_id else None
         self._use(self.store)
         self._reload_lock = threading.Lock()
+        self.switches: list[tuple[str, str, str]] = []  # (from, to, why) for each switch away from damage
         self._checked_at = 0.0
         self._seen = self._pointer()
 
@@ -91,14 +105,25 @@ class Pipeline:
     def refresh(self, every: float = 0.5) -> bool:
         """Switch to a new generation when a build has published one: the running chat picks up new
         articles without a restart. Checked at most every `every` seconds; a damaged new generation is
-        skipped (the store falls back to the last good one)."""
+        skipped (the store falls back to the last good one). The same check notices when a file of the
+        generation in use changes on disk and then switches away from it if it is damaged."""
         now = time.monotonic()
         if now - self._checked_at < every:
             return False
         self._checked_at = now
         pointer = self._pointer()
         if not pointer or pointer == self._seen:
-            return False
+            store = self.store
+            if not store.changed_on_disk():
+                return False
+            try:
+                return self.recover(store, "changed on disk")
+            except IndexProblem as exc:
+                # Nothing whole to switch to: keep answering from what is in memory for as long as it
+                # works (a failed read will say so), and do not re-check until the files change again.
+                log.error("%s", exc)
+                store.stamps = file_stamps(store.path, store.manifest)
+                return False
         with self._reload_lock:
             if pointer == self._seen:
                 return False
@@ -112,6 +137,31 @@ class Pipeline:
                 store.close()
                 return False
             self._use(store)
+            return True
+
+    def recover(self, failed: IndexStore, why: str = "a read failed") -> bool:
+        """`failed` (the store a request used) gave an error or changed on disk: if it is damaged, switch to
+        the newest whole generation and return True (the caller asks again); if it is whole, return False
+        (the error was not the index's, and is not hidden). With nothing whole left, IndexCorrupt says so."""
+        with self._reload_lock:
+            if self.store is not failed:
+                return True  # another request has switched already
+            problems = failed.damage()
+            if not problems:
+                return False
+            log.warning("index generation %s is damaged (%s); switching", failed.path.name, problems[0])
+            try:
+                store = IndexStore.open(self.index_dir, model_id=self.embedder.model_id,
+                                        dimension=self.embedder.dimension)
+            except IndexProblem as exc:
+                raise IndexCorrupt(f"the index in use was damaged ({problems[0]}) and no whole generation is "
+                                   f"left ({exc}); {rebuild_hint(self.index_dir)}") from None
+            if store.path == failed.path:  # whole again by the time we looked (a rebuild wrote it): keep it
+                store.close()
+                return True
+            log.warning("now answering from %s%s", store.path.name, f" ({store.fallback})" if store.fallback else "")
+            self._use(store)
+            self.switches.append((failed.path.name, store.path.name, why))
             return True
 
     def new_conversation(self) -> Conversation:
@@ -136,26 +186,24 @@ class Pipeline:
     def ask(self, question: str, audience: str = "clinician", mode: str = "hybrid",
             conversation: Conversation | None = None) -> Answer:
         """Answer one question; with a conversation, a follow-up is first rewritten to stand on its own
-        and the conversation records the turn."""
+        and the conversation records the turn. A read that fails on a damaged generation is answered again
+        from the generation `recover` switches to."""
         started = time.perf_counter()
-        query, notices = clean_question(question, self.settings.max_question_tokens)
+        query, notices = clean_question(question, self.settings.max_question_tokens, self.settings.max_question_bytes)
+        own_words = query
         self.refresh()
-        retriever = self.retriever  # this request answers from one generation, whatever happens meanwhile
-        # The user's own words, not the topic a follow-up carries over: a name the library lacks in an
-        # earlier turn must not make every later question unanswerable.
-        unknown = retriever.vocabulary.unknown(query) if self.settings.abstain_on_unknown_words else []
         followup, topic = False, ""
         if conversation is not None:
             query, topic, followup = conversation.rewrite(query)
-        retrieval = retriever.search(query, self.settings.top_k, self.settings.per_article, mode)
-        t_compose = time.perf_counter()
-        evidence = retriever.evidence(retrieval)
-        # The emergency check reads the user's own words; a follow-up's rewrite carries an earlier topic.
-        text = clean_question(question, self.settings.max_question_tokens)[0]
-        own = retrieval.query_vector[0] if query == text else self.embedder.encode_query(text)[0]
-        emergency = self.emergency.assess(text, own) if self.emergency is not None else None
-        parsed = read_question(text, query, emergency, unknown)
-        answer = compose(parsed, evidence, self.settings, audience, vocabulary=retriever.vocabulary)
+        retriever = self.retriever  # this request answers from one generation, whatever happens meanwhile
+        try:
+            answer, retrieval, t_compose = self._answer(retriever, question, own_words, query, audience, mode)
+        except IndexProblem:
+            raise
+        except Exception:
+            if not self.recover(retriever.store, "a read failed"):
+                raise
+            answer, retrieval, t_compose = self._answer(self.retriever, question, own_words, query, audience, mode)
         done = time.perf_counter()
         answer.notices = notices + answer.notices
         answer.ranked_articles = retrieval.ranked_articles
@@ -166,6 +214,20 @@ class Pipeline:
         answer.timings_ms = {**retrieval.timings_ms, "compose": (done - t_compose) * 1e3,
                              "total": (done - started) * 1e3}
         return answer
+
+    def _answer(self, retriever: Retriever, question: str, own_words: str, query: str, audience: str, mode: str):
+        # The user's own words, not the topic a follow-up carries over: a name the library lacks in an
+        # earlier turn must not make every later question unanswerable.
+        unknown = retriever.vocabulary.unknown(own_words) if self.settings.abstain_on_unknown_words else []
+        retrieval = retriever.search(query, self.settings.top_k, self.settings.per_article, mode)
+        t_compose = time.perf_counter()
+        evidence = retriever.evidence(retrieval)
+        # The emergency check reads the user's own words; a follow-up's rewrite carries an earlier topic.
+        own = retrieval.query_vector[0] if query == own_words else self.embedder.encode_query(own_words)[0]
+        emergency = self.emergency.assess(own_words, own) if self.emergency is not None else None
+        parsed = read_question(own_words, query, emergency, unknown)
+        answer = compose(parsed, evidence, self.settings, audience, vocabulary=retriever.vocabulary)
+        return answer, retrieval, t_compose
 
     def info(self) -> dict:
         return self.store.info()

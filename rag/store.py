@@ -9,6 +9,11 @@ A build writes a whole generation under a temporary name and renames it into pla
 so a reader never sees half an index. The manifest records the model, dimension and chunker settings
 (opening with another model is refused with the command to rebuild) and a SHA-256 of every file (a
 damaged generation is refused, not half-read).
+
+CURRENT is data read from disk, so it is trusted only as far as naming one of this folder's own `gen-*`
+folders: anything else (a path such as `../../etc`, a deleted generation) makes the reader fall back to the
+newest whole generation, as a damaged one does. A generation can also be damaged after it was opened; an
+open store remembers each file's inode, size and modification time so a server can notice and switch.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -32,6 +38,8 @@ from rag.text import terms
 FORMAT_VERSION = 2  # 2: per-unit vectors (unit_vectors.npy)
 CURRENT = "CURRENT"
 HNSW_ABOVE = 200_000  # exact search stays under ~10 ms below this; above it, an approximate index
+# The only names CURRENT may hold: a generation folder directly inside the index folder.
+GENERATION_NAME = re.compile(r"gen-[0-9A-Za-z_-]{1,64}")
 
 SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL, answer TEXT NOT NULL, date TEXT,
@@ -188,20 +196,43 @@ def _prune(index_dir: Path, keep: set[str], keep_previous: int = 2) -> None:
 
 
 def current_generation(index_dir: Path) -> Path:
+    """The generation CURRENT names. Only the name of one of this folder's own generation folders is
+    followed; a path, a symbolic link or a missing folder is refused as damage (IndexCorrupt)."""
     if not index_dir.is_dir():
         raise IndexNotFound(f"index folder not found: {index_dir} ({rebuild_hint(index_dir)})")
     pointer = index_dir / CURRENT
     if not pointer.is_file():
         raise IndexNotFound(f"no index has been built in {index_dir} ({rebuild_hint(index_dir)})")
-    gen = index_dir / pointer.read_text().strip()
-    if not gen.is_dir():
-        raise IndexCorrupt(f"{pointer} names {gen.name}, which does not exist ({rebuild_hint(index_dir)})")
+    try:
+        name = pointer.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError as exc:
+        raise IndexCorrupt(f"{pointer} cannot be read ({exc.strerror})") from None
+    if not GENERATION_NAME.fullmatch(name):
+        raise IndexCorrupt(f"{pointer} holds {name[:80]!r}, which is not the name of a generation of this index")
+    gen = index_dir / name
+    if gen.is_symlink() or not gen.is_dir():
+        raise IndexCorrupt(f"{pointer} names {name}, which does not exist ({rebuild_hint(index_dir)})")
     return gen
 
 
 def generations(index_dir: Path) -> list[Path]:
-    """Every finished generation, newest first."""
-    return sorted((p for p in Path(index_dir).glob("gen-*") if p.is_dir()), key=lambda p: p.name, reverse=True)
+    """Every finished generation, newest first (real folders only: a symbolic link is never one)."""
+    return sorted((p for p in Path(index_dir).glob("gen-*")
+                   if GENERATION_NAME.fullmatch(p.name) and p.is_dir() and not p.is_symlink()),
+                  key=lambda p: p.name, reverse=True)
+
+
+def file_stamps(gen: Path, manifest: dict) -> dict[str, tuple[int, int, int] | None]:
+    """Inode, size and modification time of every file of a generation: cheap to take twice a second,
+    and any write, truncation, replacement or deletion changes it."""
+    stamps: dict[str, tuple[int, int, int] | None] = {}
+    for rel in [*manifest.get("files", {}), "manifest.json"]:
+        try:
+            st = os.stat(gen / rel)
+            stamps[rel] = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            stamps[rel] = None
+    return stamps
 
 
 def checksum_problems(gen: Path, manifest: dict) -> list[str]:
@@ -240,8 +271,9 @@ class IndexStore:
         self._lock = threading.Lock()
         self.bm25 = bm25
         self.bm25_ids = bm25_ids
-        self.unit_vectors = unit_vectors  # float16, memory-mapped; row = a unit's "vec"
+        self.unit_vectors = unit_vectors  # float16, in memory (a mapped file would crash on truncation); row = a unit's "vec"
         self.fallback: str | None = None  # set when the current generation was damaged and this is older
+        self.stamps: dict = {}  # file_stamps() when opened: what changed_on_disk() compares against
         self.vocab = set(bm25.vocab_dict) if getattr(bm25, "vocab_dict", None) else set()
         with self._lock:
             rows = db.execute("SELECT id, title, answer FROM articles ORDER BY id").fetchall()
@@ -253,29 +285,34 @@ class IndexStore:
     @classmethod
     def open(cls, index_dir: Path, model_id: str | None = None, dimension: int | None = None,
              verify: bool = True) -> "IndexStore":
-        """Open the current generation; if it is damaged, fall back to the newest older generation that
-        is whole (the build keeps the previous one for this), and say so in `fallback`."""
+        """Open the current generation; if it is damaged or CURRENT does not name a generation of this
+        index, fall back to the newest older generation that is whole (the build keeps the previous two
+        for this), and say so in `fallback`."""
         index_dir = Path(index_dir)
-        current = current_generation(index_dir)
+        current = None
         try:
+            current = current_generation(index_dir)
             return cls.open_generation(current, index_dir, model_id, dimension, verify)
-        except IndexCorrupt as damage:
-            for gen in generations(index_dir):
-                if gen == current:
-                    continue
-                try:
-                    store = cls.open_generation(gen, index_dir, model_id, dimension, verify)
-                except IndexProblem:
-                    continue
-                store.fallback = f"{current.name} is damaged ({damage}); serving the previous generation {gen.name}"
-                return store
-            raise
+        except IndexCorrupt as exc:
+            damage = exc
+        what = f"{current.name} is damaged" if current is not None else "CURRENT is not usable"
+        for gen in generations(index_dir):
+            if gen == current:
+                continue
+            try:
+                store = cls.open_generation(gen, index_dir, model_id, dimension, verify)
+            except IndexProblem:
+                continue
+            store.fallback = f"{what} ({damage}); serving the previous generation {gen.name}"
+            return store
+        raise damage
 
     @classmethod
     def open_generation(cls, gen: Path, index_dir: Path, model_id: str | None = None,
                         dimension: int | None = None, verify: bool = True) -> "IndexStore":
         manifest = read_manifest(gen)
         check_compatible(manifest, index_dir, model_id, dimension)
+        stamps = file_stamps(gen, manifest)  # before the checks: a change after them is seen later
         if verify:
             problems = checksum_problems(gen, manifest)
             if problems:
@@ -286,14 +323,33 @@ class IndexStore:
             db.execute("SELECT count(*) FROM chunks").fetchone()
             bm25 = bm25s.BM25.load(str(gen / "bm25"))
             bm25_ids = np.load(gen / "bm25_ids.npy")
-            unit_vectors = np.load(gen / "unit_vectors.npy", mmap_mode="r")
+            unit_vectors = np.load(gen / "unit_vectors.npy")
         except Exception as exc:
             raise IndexCorrupt(f"index in {gen} cannot be read ({type(exc).__name__}: {exc}); {rebuild_hint(index_dir)}") from None
         if index.d != manifest["model"]["dimension"]:
             raise IndexCorrupt(f"vectors in {gen} have dimension {index.d}, manifest says {manifest['model']['dimension']}")
         if index.ntotal != manifest["counts"]["chunks"]:
             raise IndexCorrupt(f"{gen} holds {index.ntotal} vectors for {manifest['counts']['chunks']} chunks")
-        return cls(gen, manifest, index, db, bm25, bm25_ids, unit_vectors)
+        store = cls(gen, manifest, index, db, bm25, bm25_ids, unit_vectors)
+        store.stamps = stamps
+        return store
+
+    def changed_on_disk(self) -> bool:
+        """Has any file of this generation been written, replaced or deleted since it was opened?"""
+        return file_stamps(self.path, self.manifest) != self.stamps
+
+    def damage(self) -> list[str]:
+        """What is wrong with this generation on disk now (checksums, the manifest); empty when it is whole,
+        in which case the current stamps are taken as the new normal (a `touch` is not damage)."""
+        stamps = file_stamps(self.path, self.manifest)
+        try:
+            problems = [] if read_manifest(self.path) == self.manifest else [f"manifest of {self.path} was changed"]
+        except IndexProblem as exc:
+            problems = [str(exc)]
+        problems += checksum_problems(self.path, self.manifest)
+        if not problems:
+            self.stamps = stamps
+        return problems
 
     def consistency_problems(self) -> list[str]:
         """FAISS, SQLite, BM25 and the unit vectors must describe exactly the same chunks."""
@@ -358,7 +414,7 @@ class IndexStore:
     def info(self) -> dict:
         m = self.manifest
         return {"generation": m["generation"], "built_at": m["built_at"], "model": m["model"]["id"],
-                "dimension": m["model"]["dimension"], **m["counts"]}
+                "dimension": m["model"]["dimension"], **m["counts"], "fallback": self.fallback}
 
     def close(self) -> None:
         with self._lock:
@@ -381,5 +437,5 @@ def check_compatible(manifest: dict, index_dir: Path, model_id: str | None, dime
 
 __all__ = [
     "IndexStore", "IndexProblem", "IndexNotFound", "IndexMismatch", "IndexCorrupt", "write_generation",
-    "current_generation", "read_manifest",
+    "current_generation", "read_manifest", "generations", "file_stamps",
 ]

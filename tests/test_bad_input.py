@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from rag.chunking import count_tokens
-from rag.ingest import ArticleError, load_corpus, parse_article
+from rag.corpus import load_corpus
+from rag.ingest import ArticleError, parse_article
 from rag.pipeline import QuestionError, build_index, clean_question
 
 FIXTURE = Path(__file__).parent / "fixtures" / "corpus"
@@ -63,3 +64,11 @@ def test_huge_question_is_truncated_with_a_notice():
     text, notices = clean_question(question, 2000)
     assert count_tokens(text) <= 2000
     assert len(notices) == 1 and "only its first 2,000 tokens were used" in notices[0]
+
+
+def test_a_question_over_the_byte_limit_is_refused_before_tokenising():
+    with pytest.raises(QuestionError, match="40,001 bytes long; the limit is 32,000 bytes"):
+        clean_question("x" * 40_001, 2000, 32_000)
+    # Bytes, not characters: 11,000 three-byte characters are 33,000 bytes.
+    with pytest.raises(QuestionError, match="33,000 bytes"):
+        clean_question("€" * 11_000, 2000, 32_000)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.ingest import load_corpus
+from rag.corpus import load_corpus
 from rag.pipeline import marker_warnings
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"

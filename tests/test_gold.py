@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rag.gold import GoldError, load_conversations, load_gold, validate
-from rag.ingest import load_corpus
+from rag.corpus import load_corpus
 from rag.text import terms
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,9 +135,9 @@ def test_jsonl_articles_with_a_unicode_separator_load(tmp_path, sep):
     import json
 
     from rag.ingest import load_articles
-    from rag.ingest.jsonl import jsonl_lines
+    from rag.ingest.jsonl import jsonl_text_lines
 
-    assert jsonl_lines(f'{{"a": "x{sep}y"}}\r\n{{"b": 1}}\n') == [f'{{"a": "x{sep}y"}}', '{"b": 1}', ""]
+    assert jsonl_text_lines(f'{{"a": "x{sep}y"}}\r\n{{"b": 1}}\n') == [f'{{"a": "x{sep}y"}}', '{"b": 1}', ""]
     f = tmp_path / "bulk.jsonl"
     rows = [{"id": "one", "title": "What is one?", "answer": f"One is the first.{sep}It comes before two."},
             {"id": "two", "title": "What is two?", "text": "Two follows one."}]

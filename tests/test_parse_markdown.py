@@ -37,7 +37,8 @@ def test_markdown_without_references_and_with_a_reference_list():
 
 
 def test_markdown_sub_bullets_and_sub_sections():
-    a = parse_article(b"# Q?\n\nAnswer.\n\n## Top\n\n### Sub\n\n- Causes include:\n  - one\n  - two 2\n", "x/sub", "markdown")
+    a = parse_article(b"# Q?\n\nAnswer.\n\n## Top\n\n### Sub\n\n- Causes include:\n  - one\n  - two 2\n\n"
+                      b"## References\n\n1. One. J, 2001\n2. Two. J, 2002\n", "x/sub", "markdown")
     assert a.sections[0].heading == "Top › Sub"
     assert (a.sections[0].units[0].text, a.sections[0].units[0].markers) == ("Causes include: one; two.", [2])
 

@@ -100,17 +100,18 @@ def test_split_markers(line, text, markers):
     assert split_markers(line) == (text, markers)
 
 
-def test_marker_without_reference_entry_is_reported_not_invented():
+def test_a_number_beyond_the_reference_list_is_text_and_reported():
     raw = (
-        "Does the parser cope with a marker beyond the list?\n\nYes, it keeps the marker and warns.\n\n"
+        "Does the parser cope with a marker beyond the list?\n\nYes, it keeps the number and warns.\n\n"
         "Section\n\n  • A claim resting on a missing entry 4\n  • A claim resting on the first entry 1\n\n"
         "References\n\nResearch\n\nA real entry\n\nSome Journal, 2020\n"
     ).encode()
     article = parse_article(raw, "x/missing")
-    assert article.markers == {1, 4}
-    assert [r.number for r in article.references] == [1]
+    assert article.markers == {1}
+    assert [(u.text, u.markers) for u in article.sections[0].units] == [
+        ("A claim resting on a missing entry 4", []), ("A claim resting on the first entry", [1])]
     assert marker_warnings(article) == [
-        "x/missing: markers [4] have no entry in its reference list; they cite the article only"
+        "x/missing: trailing numbers [4] are not entries of its reference list; kept as text, not citations"
     ]
 
 
@@ -129,7 +130,7 @@ def test_html_inside_an_article_is_kept_as_text():
 def test_wrapped_bullet_lines_are_joined():
     raw = (
         "Are wrapped bullets joined?\n\nYes, they are.\n\nSection\n\n  • A bullet that is long enough to wrap\n"
-        "    onto a second line 1\n  • Next bullet 2\n"
+        "    onto a second line 1\n  • Next bullet 2\n\nReferences\n\nResearch\n\nOne\n\nJ, 2001\n\nResearch\n\nTwo\n\nJ, 2002\n"
     ).encode()
     article = parse_article(raw, "x/wrap")
     assert [(u.text, u.markers) for u in article.sections[0].units] == [

@@ -10,7 +10,7 @@ import re
 import yaml
 
 from rag.documents import Reference
-from rag.ingest.builder import ArticleBuilder, ArticleError
+from rag.ingest.builder import ArticleBuilder, ArticleError, check_reference
 
 _HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^(?P<indent>\s*)(?:[-*+•]|\d+[.)])\s+(?P<text>.*)$")
@@ -39,19 +39,28 @@ def _front_matter(text: str) -> tuple[dict, str]:
 
 
 def _references_from_meta(items: object) -> list[Reference]:
+    """References given as data (front matter, JSONL): a list of {type, title, journal, year} objects.
+    Wrong shapes are refused with the entry's number (the loader skips the article and says why)."""
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise ArticleError("'references' must be a list of objects")
     refs = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and item.get("title"):
-            year = item.get("year")
-            refs.append(
-                Reference(
-                    number=len(refs) + 1,
-                    type=str(item.get("type", "Research")).capitalize(),
-                    title=str(item["title"]).strip(),
-                    journal=str(item.get("journal", "")).strip(),
-                    year=int(year) if str(year).isdigit() else None,
-                )
-            )
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise ArticleError(f"reference {number}: must be an object with 'title' (and 'type', 'journal', 'year')")
+        year = item.get("year")
+        if isinstance(year, str) and year.strip().isdigit() and len(year.strip()) <= 6:
+            year = int(year)
+        elif year == "":
+            year = None
+        refs.append(check_reference(Reference(
+            number=number,
+            type=item["type"].capitalize() if isinstance(item.get("type"), str) else item.get("type", "Research"),
+            title=item["title"].strip() if isinstance(item.get("title"), str) else item.get("title"),
+            journal=item["journal"].strip() if isinstance(item.get("journal"), str) else item.get("journal", "") or "",
+            year=year,
+        )))
     return refs
 
 
