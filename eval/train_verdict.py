@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from rag.answer import read_question  # noqa: E402
 from rag.answer.compose import abstention_reason  # noqa: E402
 from rag.answer.evidence import candidates, direct_answer  # noqa: E402
-from rag.answer.verdict import FEATURES, MODEL_FILE, kind_of, topic_of, verdict_features  # noqa: E402
+from rag.answer.verdict import FEATURES, MODEL_FILE, answers_same_question, kind_of, sentence_says, topic_of, verdict_features  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.gold import load_gold  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
@@ -82,24 +82,29 @@ def matrix(rows: list[tuple[dict, int, str]]) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def thresholds(p: np.ndarray, y: np.ndarray, precision: float) -> tuple[float, float]:
-    """The loosest t_yes (lowest) and t_no (highest) with out-of-fold precision >= `precision`."""
+def thresholds(p: np.ndarray, y: np.ndarray, precision: float, says: np.ndarray) -> tuple[float, float]:
+    """The loosest t_yes (lowest) and t_no (highest) with out-of-fold precision >= `precision`, counting
+    only the verdicts the deciding sentence itself agrees with (`says`, rag.answer.verdict.grounded)."""
     t_yes, t_no = 1.01, -0.01
     for t in np.arange(0.50, 1.0, 0.005):
-        sel = p >= t
+        sel = (p >= t) & (says == "Yes")
         if sel.sum() >= 5 and y[sel].mean() >= precision:
             t_yes = float(t)
             break
     for t in np.arange(0.50, 0.0, -0.005):
-        sel = p <= t
+        sel = (p <= t) & (says == "No")
         if sel.sum() >= 5 and (1 - y[sel]).mean() >= precision:
             t_no = float(t)
             break
     return round(t_yes, 3), round(t_no, 3)
 
 
-def figures(p: np.ndarray, y: np.ndarray, t_yes: float, t_no: float) -> dict:
-    said_yes, said_no = p >= t_yes, p <= t_no
+def figures(p: np.ndarray, y: np.ndarray, t_yes, t_no, says: np.ndarray, same: np.ndarray) -> dict:
+    """Coverage, precision, accuracy and wrong-verdict rate of the openings the composer would give: the
+    article's own yes/no when it answers the very question (`same`), else the grounded model word."""
+    said_yes = ((p >= t_yes) & (says == "Yes")) | (same == "Yes")
+    said_no = ((p <= t_no) & (says == "No") & (same != "Yes")) | (same == "No")
+    said_yes &= same != "No"
     covered = said_yes | said_no
     right = (said_yes & (y == 1)) | (said_no & (y == 0))
     wrong = (said_yes & (y == 0)) | (said_no & (y == 1))
@@ -147,17 +152,19 @@ def main() -> None:
         clf = LogisticRegression(C=0.5, max_iter=2000).fit(scaler.transform(X[train]), y[train])
         oof[test] = clf.predict_proba(scaler.transform(X[test]))[:, 1]
     kinds = np.array([kind_of(f) for f, _, _ in rows])
+    says = np.array([sentence_says(f) or "" for f, _, _ in rows])
+    same = np.array([("Yes" if f["article_yes"] > 0 else "No") if answers_same_question(f) else "" for f, _, _ in rows])
     cuts = {}
     for kind in ("article", "text"):
-        sel = kinds == kind
-        t_yes, t_no = thresholds(oof[sel], y[sel], args.precision) if sel.any() else (1.01, -0.01)
+        sel = (kinds == kind) & (same == "")
+        t_yes, t_no = thresholds(oof[sel], y[sel], args.precision, says[sel]) if sel.any() else (1.01, -0.01)
         cuts[kind] = {"t_yes": t_yes, "t_no": t_no, "questions": int(sel.sum())}
     t_yes_q = np.array([cuts[k]["t_yes"] for k in kinds])
     t_no_q = np.array([cuts[k]["t_no"] for k in kinds])
-    cv = {"all": figures(oof, y, t_yes_q, t_no_q)}
+    cv = {"all": figures(oof, y, t_yes_q, t_no_q, says, same)}
     for name, *_ in chosen:
         sel = groups_arr == name
-        cv[name] = figures(oof[sel], y[sel], t_yes_q[sel], t_no_q[sel])
+        cv[name] = figures(oof[sel], y[sel], t_yes_q[sel], t_no_q[sel], says[sel], same[sel])
     always_yes = {name: round(float(y[groups_arr == name].mean()), 3) for name, *_ in chosen}
 
     scaler = StandardScaler().fit(X)

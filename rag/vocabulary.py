@@ -87,6 +87,10 @@ class Vocabulary:
         """A word the tokenizer splits: a name or technical term rather than everyday English."""
         return self._pieces is not None and len(self._pieces(w)) >= 2
 
+    def pieces(self, w: str) -> int:
+        """How many WordPiece pieces the model's tokenizer cuts the word into (1 without a tokenizer)."""
+        return len(self._pieces(w)) if self._pieces is not None else 1
+
     def knows(self, w: str) -> bool:
         if w in _FUNCTION or "'" in w or any(c.isdigit() for c in w) or w.endswith(_SPECIALISTS):
             return True

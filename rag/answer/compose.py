@@ -116,7 +116,8 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
         raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}")
     hits = evidence.hits
     top = evidence.top
-    why = abstention_reason(question, evidence, settings)
+    pieces = vocabulary.pieces if vocabulary is not None else (lambda w: 1)
+    why = abstention_reason(question, evidence, settings, pieces=pieces)
     if why is not None:
         return abstain(question, evidence, audience, why)
 
@@ -136,10 +137,13 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
     if vocabulary is not None and settings.abstain_without_figure:
         missing = missing_figure(question.query, topic, [c.text for c in whole], vocabulary)
     if missing is not None:
-        why = abstention_reason(question, evidence, settings, missing)
+        why = abstention_reason(question, evidence, settings, missing, pieces)
         if why is not None:
             return abstain(question, evidence, audience, why)
         notices.append(missing.notice())
+    if question.unknown:
+        notices.append(f"The library never mentions: {', '.join(question.unknown)}; the answer rests on the rest "
+                       f"of the question.")
 
     citer = Citer(evidence)
     said = Selection(settings.answer_tokens)

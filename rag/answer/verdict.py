@@ -355,6 +355,36 @@ def evidence_lead(candidate, sourced: bool) -> str:
     return f"From the article \"{candidate.chunk.title}\":"
 
 
+MIN_FOCUS = 0.5  # share of the question's focus (weighted by rarity) the deciding sentence must hold
+
+
+def sentence_says(features: dict[str, float]) -> str | None:
+    """What the deciding sentence itself says about the question's focus, read from its cues: "No" when it
+    negates the focus, sets the two apart ("is X a type of Y?") or describes the harm asked about the
+    other way; "Yes" when it holds the focus and asserts it unhedged; None when it holds too little of
+    the focus or hedges it."""
+    if features["focus_share"] < MIN_FOCUS:
+        return None
+    if features["safety_agrees"]:
+        return "Yes" if features["safety_agrees"] > 0 else "No"
+    if features["neg_focus"] or features["contrast"]:
+        return "No"
+    if features["hedged"]:
+        return None
+    return "Yes" if features["asserts"] > 0 else None
+
+
+def model_word(p: float, features: dict[str, float], model: dict) -> str | None:
+    t = model["thresholds"][kind_of(features)]
+    return "Yes" if p >= t["t_yes"] else "No" if p <= t["t_no"] else None
+
+
+def grounded(word: str | None, features: dict[str, float]) -> str | None:
+    """The model's word stands only when the quoted sentence itself says the same: the model weighs the
+    evidence, the sentence is what the first line quotes, and the two must agree."""
+    return word if word is not None and word == sentence_says(features) else None
+
+
 def decide_verdict(question, topic: str, whole: list, direct, sourced: bool = False) -> VerdictDecision:
     """Open with "Yes"/"No" only when the model is confident that the quoted sentence (or the article's
     own answer to the same question) asserts or denies what is asked; otherwise quote the evidence."""
@@ -366,8 +396,7 @@ def decide_verdict(question, topic: str, whole: list, direct, sourced: bool = Fa
     if answers_same_question(features) and direct is not None:
         # The article's title asks what the user asks and its own answer opens with yes or no.
         return VerdictDecision("Yes" if features["article_yes"] > 0 else "No", "", None, p, features)
-    t = model["thresholds"][kind_of(features)]
-    word = "Yes" if p >= t["t_yes"] else "No" if p <= t["t_no"] else None
+    word = grounded(model_word(p, features, model), features)
     use_article = features["article_answer"] and direct is not None and \
         features["article_focus"] >= model.get("article_focus_min", 1.0)
     if use_article and word is not None and (word == "Yes") == (features["article_yes"] > 0):
@@ -381,4 +410,5 @@ def decide_verdict(question, topic: str, whole: list, direct, sourced: bool = Fa
 
 
 __all__ = ["Verdict", "decide", "topic_of", "polarity", "reconcile", "denies", "focus_terms",
-           "asks_what_is_happening", "DENY", "decide_verdict", "verdict_features", "VerdictDecision", "FEATURES"]
+           "asks_what_is_happening", "DENY", "decide_verdict", "verdict_features", "VerdictDecision", "FEATURES",
+           "sentence_says", "grounded"]

@@ -1,0 +1,116 @@
+"""Issue 12: the first line, the subject, qualifiers, declining, emergencies, and the composer working on
+data. Real model, real indexes (the shipped library; two NIH-style pages written for this test)."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.answer.negation import read
+from rag.text import split_terms
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+
+
+def test_the_composer_never_reads_the_index():
+    """rag/answer works on the Question and the EvidenceSet only: no module of it imports the store."""
+    for path in (ROOT / "rag" / "answer").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | \
+            {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not {"rag.store", "rag.retrieval", "faiss", "sqlite3"} & imported, path.name
+
+
+def test_negation_is_read_near_the_focus_only():
+    focus = [frozenset(split_terms(w)) for w in ("riluzole", "survival")]
+    assert read("Riluzole does not prolong survival", focus).negated
+    assert not read("Riluzole prolongs survival by about three months", focus).negated
+    assert read("Riluzole may prolong survival", focus).hedged
+    # NegEx's five-word window: "no cure" does not reach a drug named much later in the clause
+    far = read("There is no cure for ALS; treatment combines drugs with modest disease-modifying effects, "
+               "namely riluzole for most patients", [frozenset(split_terms("riluzole"))])
+    assert far.focus_found == 1 and not far.negated
+
+
+def test_a_question_that_is_not_yes_no_never_opens_with_a_verdict(shipped):
+    answer = shipped.ask("What is ALS?")
+    assert answer.verdict is None and not answer.text.startswith(("Yes", "No"))
+
+
+def test_the_article_answering_the_very_question_gives_the_verdict(shipped):
+    answer = shipped.ask("Is ALS a form of muscular dystrophy?")
+    assert answer.verdict == "No" and answer.text.startswith("No, ALS is not a muscular dystrophy")
+
+
+def test_a_yes_no_question_without_a_confident_verdict_quotes_the_evidence(shipped):
+    answer = shipped.ask("Can I drink alcohol while taking metformin?")
+    first = answer.text.split("\n")[0]
+    assert answer.verdict is None and first.startswith(answer.lead) and answer.lead
+    assert any("alcohol" in c for c in answer.caveats)  # the qualifier the quotes do not address
+
+
+def test_key_points_stay_on_the_question_subject(shipped):
+    answer = shipped.ask("What are the early symptoms of ALS?")
+    for point in answer.points:
+        title = shipped.store.titles[point.article_id]
+        assert "ALS" in title.split(" the same as ")[0].split(" differ from ")[0] or point.about \
+            or "ALS" in point.text, (title, point.text)
+    assert "Kennedy" not in answer.direct and "primary lateral sclerosis" not in answer.direct.lower()
+
+
+def test_suicidal_statements_get_the_urgent_and_crisis_lines_and_no_reading_list(shipped):
+    from rag.emergency import CRISIS_LINE
+    from rag.questions import URGENT_LINE
+
+    answer = shipped.ask("I don't want to live anymore")
+    assert answer.urgent and answer.crisis and answer.text.startswith(f"URGENT: {URGENT_LINE}")
+    assert CRISIS_LINE in answer.text and not answer.suggestions
+
+
+def test_a_lay_stroke_description_gets_the_urgent_line(shipped):
+    answer = shipped.ask("my dad's face has dropped on one side and he can't lift his arm properly")
+    assert answer.urgent and answer.text.startswith("URGENT:")
+
+
+def test_a_figure_the_article_lacks_is_said_plainly_or_declined(shipped):
+    cost = shipped.ask("How much does the SMA gene therapy Zolgensma cost?")
+    assert cost.abstained and cost.abstain_reason == "missing_figure"
+
+
+@pytest.mark.parametrize("name", ["verdict_model.json", "abstain_model.json"])
+def test_learned_models_record_what_they_were_trained_on(name):
+    model = json.loads((ROOT / "rag" / "data" / name).read_text(encoding="utf-8"))
+    assert model["trained_on"] and all(len(t["sha256"]) == 64 for t in model["trained_on"])
+    assert model["cv"] and model["threshold_rule"]
+
+
+def test_the_unknown_word_model_answers_no_unanswerable_training_question_out_of_fold():
+    model = json.loads((ROOT / "rag" / "data" / "abstain_model.json").read_text(encoding="utf-8"))
+    assert model["cv"]["all"]["answered_unanswerable"] == 0
+
+
+def test_verdicts_are_precise_in_cross_validation():
+    model = json.loads((ROOT / "rag" / "data" / "verdict_model.json").read_text(encoding="utf-8"))
+    assert model["cv"]["all"]["precision"] >= 0.85 and model["cv"]["all"]["wrong_rate"] <= 0.10
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory, settings, embedder):
+    from rag.pipeline import Pipeline, build_index
+
+    index_dir = tmp_path_factory.mktemp("pages-index")
+    build_index(PAGES, index_dir, settings, embedder=embedder)
+    return Pipeline.open(settings, index_dir, embedder=embedder)
+
+
+def test_a_page_without_references_is_answered_from_the_section_that_answers(pages):
+    answer = pages.ask("How many people are affected by Wilson disease?")
+    assert not answer.abstained and answer.direct.startswith("Wilson disease is rare")
+    assert {p.article_id for p in answer.passages} == {"wilson-disease"}
+    genes = pages.ask("What are the genetic changes related to Gaucher disease?")
+    assert "GBA1" in genes.direct and {p.article_id for p in genes.passages} == {"gaucher-disease"}
+    assert all(c.quote in next(p.text for p in genes.passages if p.chunk_id == c.chunk_id) for c in genes.citations)
