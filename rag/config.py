@@ -77,6 +77,12 @@ class Settings:
     # by quoting the section the learned chooser ranks first (rag/answer/sections.py), in order, within
     # answer_tokens. Chooser cross-validated on the MedQuAD dev set (eval/train_sections.py).
     quote_sections: bool = True
+    # Open a typed question (symptoms, diagnosis, treatment, cause, prognosis, epidemiology) with the best
+    # sentence of a section whose heading names its type, when one is among the three best candidates,
+    # instead of the article's general one-line answer. Measured 2026-12-07: gold key facts 0.826 -> 0.816
+    # (cause and treatment lose, prognosis gains), heldout unchanged at 0.832, so it is off; the library's
+    # one-line answers carry most key facts. Pages without references use quote_sections instead.
+    typed_direct_line: bool = False
     answer_tokens: int = 400
     host: str = "127.0.0.1"
     port: int = 7860

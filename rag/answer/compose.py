@@ -157,8 +157,11 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
     direct = direct_answer(evidence, top, settings.min_similarity)
     if direct is not None and _opens_with_verdict(direct) and not question.yes_no:
         direct = None  # "No, ALS is not a muscular dystrophy." answers another question than "What is ALS?"
-    if direct is not None and not question.yes_no and any(c.section_match for c in pool[:3]):
-        direct = None  # a symptoms question is answered from the symptoms section, not the general answer
+    typed = next((c for c in pool[:3] if c.section_match), None) if settings.typed_direct_line else None
+    if typed is not None and not question.yes_no:
+        # A symptoms question is answered from the symptoms section, not from the article's general answer.
+        direct = None
+        pool = [typed] + [c for c in pool if c is not typed]
     if question.yes_no:
         decided = decide_verdict(question, topic, whole, direct, bool(evidence.references.get(top)))
         verdict, lead = decided.word, decided.lead

@@ -142,7 +142,7 @@ def candidates(evidence: EvidenceSet, qterms: set[str], floor: float, whole_top:
     for p in evidence.passages:
         chunk, dense = p.chunk, p.dense
         if chunk.section not in matches:
-            matches[chunk.section] = section_matches(chunk.section, qtype) if section_bonus else False
+            matches[chunk.section] = section_matches(chunk.section, qtype)
         mine = whole_top and chunk.article_id == top
         if not p.retrieved and chunk.article_id != top:
             continue
