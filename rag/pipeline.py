@@ -165,7 +165,10 @@ class Pipeline:
             return True
 
     def new_conversation(self) -> Conversation:
-        return Conversation(known=self.subjects)
+        vocabulary = self.retriever.vocabulary
+        # A technical name the library uses (one the model's tokenizer splits) starts a new topic.
+        return Conversation(known=self.subjects,
+                            is_name=lambda w: vocabulary.specialist(w) and vocabulary.knows(w))
 
     @classmethod
     def open(cls, settings: Settings, index_dir: Path | None = None, embedder: Embedder | None = None) -> "Pipeline":

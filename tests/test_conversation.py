@@ -77,7 +77,7 @@ def test_a_name_the_library_lacks_does_not_follow_the_conversation(shipped):
     first = shipped.ask("Does sirolimus slow down inclusion body myositis?", conversation=c)
     assert first.abstained and first.notices == ["The library never mentions: sirolimus."]
     second = shipped.ask("Are beta blockers a first-choice drug for plain high blood pressure?", conversation=c)
-    assert not second.abstained and second.verdict == "No"
+    assert not second.abstained and second.verdict != "Yes"  # "No" or, without a confident verdict, the evidence
     third = shipped.ask("and does sirolimus help it?", conversation=c)
     assert third.abstained and third.notices == ["The library never mentions: sirolimus."]
 

@@ -32,7 +32,9 @@ def to_markdown(answer: Answer) -> str:
         parts.append(f"**⚠ {esc(URGENT_LINE)}**")
     if answer.crisis:
         parts.append(f"**{esc(CRISIS_LINE)}**")
-    if answer.abstained:
+    if answer.abstained and answer.crisis:
+        pass  # the urgent and crisis lines are the answer
+    elif answer.abstained:
         parts.append(f"**{esc(ABSTAIN)}**")
         if answer.suggestions:
             parts.append("Nearest topics in the library:\n" + "\n".join(f"- {esc(t)}" for t in answer.suggestions))

@@ -63,6 +63,9 @@ def render(answer: Answer) -> str:
         lines += [f"URGENT: {URGENT_LINE}", ""]
     if answer.crisis:
         lines += [CRISIS_LINE, ""]
+    if answer.abstained and answer.crisis:
+        lines += [DISCLAIMER]
+        return "\n".join(lines)
     if answer.abstained:
         lines.append(ABSTAIN)
         if answer.suggestions:
