@@ -175,10 +175,10 @@ def predict(heads: dict[str, np.ndarray], X: np.ndarray) -> tuple[np.ndarray, np
 
 
 def best_category(p_cat: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """The most likely emergency category of each row, "none" left out (as EmergencyModel.assess does)."""
-    masked = p_cat.copy()
-    masked[:, list(classes).index(NONE)] = -1
-    return classes[masked.argmax(axis=1)]
+    """The most likely category of each row, "none" included (as EmergencyModel.assess decides the crisis
+    line): a false alarm whose likeliest category is "none" does not get the crisis line because
+    "suicide" is the likeliest of the emergency categories."""
+    return classes[p_cat.argmax(axis=1)]
 
 
 def decide(p_u, p_c, best, threshold, crisis_threshold, crisis_confident=CRISIS_CONFIDENT):

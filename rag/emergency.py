@@ -195,13 +195,14 @@ class EmergencyModel:
 
         urgent: the urgent head is at or above `threshold`, or the crisis head is at or above
         `crisis_confident`. crisis: urgent, and the crisis head is at or above `crisis_threshold` or the
-        category head's best emergency category is suicide or self-harm. So a crisis is always urgent, and
-        the crisis line is never added to an ordinary question the urgent head passes."""
+        category head's likeliest category, "none" included, is suicide or self-harm (with "none" left
+        out, "suicide", the commonest category, was the best guess for false alarms and gave clinicians'
+        questions the crisis line). So a crisis is always urgent."""
         p_urgent, p_crisis, p_cat = self.scores(text, vector)
         urgent = p_urgent >= self.threshold or p_crisis >= self.crisis_confident
         order = [self.categories[i] for i in np.argsort(-p_cat)]
         best = next((c for c in order if c != NONE), NONE)
-        crisis = urgent and (p_crisis >= self.crisis_threshold or best in CRISIS_CATEGORIES)
+        crisis = urgent and (p_crisis >= self.crisis_threshold or order[0] in CRISIS_CATEGORIES)
         if crisis and best not in CRISIS_CATEGORIES:
             best = next(c for c in order if c in CRISIS_CATEGORIES)
         return Emergency(urgent=bool(urgent), crisis=bool(crisis), score=round(p_urgent, 4),

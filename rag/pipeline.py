@@ -195,18 +195,26 @@ class Pipeline:
         query, notices = clean_question(question, self.settings.max_question_tokens, self.settings.max_question_bytes)
         own_words = query
         self.refresh()
+        # The emergency check reads the user's own words, before any rewrite: a follow-up's rewrite carries
+        # an earlier topic, and a crisis is never read as a follow-up of it.
+        t_embed = time.perf_counter()
+        own_vec = self.embedder.encode_query(own_words)
+        embed_ms = (time.perf_counter() - t_embed) * 1e3
+        emergency = self.emergency.assess(own_words, own_vec[0]) if self.emergency is not None else None
         followup, topic = False, ""
-        if conversation is not None:
+        if conversation is not None and not (emergency is not None and emergency.crisis):
             query, topic, followup = conversation.rewrite(query)
+        vec = own_vec if query == own_words else None
         retriever = self.retriever  # this request answers from one generation, whatever happens meanwhile
         try:
-            answer, retrieval, t_compose = self._answer(retriever, question, own_words, query, audience, mode)
+            answer, retrieval, t_compose = self._answer(retriever, own_words, query, vec, emergency, audience, mode)
         except IndexProblem:
             raise
         except Exception:
             if not self.recover(retriever.store, "a read failed"):
                 raise
-            answer, retrieval, t_compose = self._answer(self.retriever, question, own_words, query, audience, mode)
+            answer, retrieval, t_compose = self._answer(self.retriever, own_words, query, vec, emergency, audience,
+                                                        mode)
         done = time.perf_counter()
         answer.notices = notices + answer.notices
         answer.ranked_articles = retrieval.ranked_articles
@@ -214,20 +222,19 @@ class Pipeline:
         if conversation is not None:
             top = None if answer.abstained or not answer.sources else answer.sources[0].article_id
             conversation.add(question, query, topic, top)
-        answer.timings_ms = {**retrieval.timings_ms, "compose": (done - t_compose) * 1e3,
+        timings = dict(retrieval.timings_ms)
+        timings["embed"] = timings.get("embed", 0.0) + embed_ms  # the user's own words, and a rewrite's
+        answer.timings_ms = {**timings, "compose": (done - t_compose) * 1e3,
                              "total": (done - started) * 1e3}
         return answer
 
-    def _answer(self, retriever: Retriever, question: str, own_words: str, query: str, audience: str, mode: str):
+    def _answer(self, retriever: Retriever, own_words: str, query: str, vec, emergency, audience: str, mode: str):
         # The user's own words, not the topic a follow-up carries over: a name the library lacks in an
         # earlier turn must not make every later question unanswerable.
         unknown = retriever.vocabulary.unknown(own_words) if self.settings.abstain_on_unknown_words else []
-        retrieval = retriever.search(query, self.settings.top_k, self.settings.per_article, mode)
+        retrieval = retriever.search(query, self.settings.top_k, self.settings.per_article, mode, qvec=vec)
         t_compose = time.perf_counter()
         evidence = retriever.evidence(retrieval)
-        # The emergency check reads the user's own words; a follow-up's rewrite carries an earlier topic.
-        own = retrieval.query_vector[0] if query == own_words else self.embedder.encode_query(own_words)[0]
-        emergency = self.emergency.assess(own_words, own) if self.emergency is not None else None
         parsed = read_question(own_words, query, emergency, unknown)
         answer = compose(parsed, evidence, self.settings, audience, vocabulary=retriever.vocabulary)
         return answer, retrieval, t_compose

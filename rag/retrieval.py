@@ -62,11 +62,13 @@ class Retriever:
         docs, scores = self.store.bm25.retrieve([tokens], k=k, show_progress=False, n_threads=1)
         return [(int(self.store.bm25_ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
-    def search(self, query: str, top_k: int = 8, per_article: int = 3, mode: str = "hybrid") -> Retrieval:
+    def search(self, query: str, top_k: int = 8, per_article: int = 3, mode: str = "hybrid",
+               qvec: np.ndarray | None = None) -> Retrieval:
+        """`qvec`: the query's vector when the caller has already embedded it."""
         if mode not in MODES:
             raise ValueError(f"retriever must be one of {', '.join(MODES)}")
         t0 = time.perf_counter()
-        qvec = self.embedder.encode_query(query)
+        qvec = self.embedder.encode_query(query) if qvec is None else qvec
         t1 = time.perf_counter()
         depth = self.candidates + min(len(self.store.reference_ids), self.candidates)
         dense = self.dense(qvec, depth) if mode != "bm25" else []

@@ -4,7 +4,8 @@ Declining is for questions the library does not cover. A question asking for a f
 duration, a rate) about a subject that has an article is answered from it, and the answer says plainly
 that no passage gives the figure (issue 12, item 5). What declines:
 
-* a suicidal or self-harm statement (rag.emergency): the urgent and crisis lines, and nothing else;
+* (a suicidal or self-harm statement always gets the urgent and crisis lines first, is never read as a
+  follow-up of the conversation, and when it is declined it is offered no reading list);
 
 * weak evidence: the best chunk's cosine plus a bonus for the share of the question's words it holds is
   below `Settings.min_evidence`;
@@ -132,9 +133,6 @@ def stray_unknown(question: Question, evidence: EvidenceSet, settings: Settings,
 def abstention_reason(question: Question, evidence: EvidenceSet, settings: Settings,
                       missing: MissingFigure | None = None, pieces=lambda w: 1) -> Abstention | None:
     """Why the library cannot answer this question, or None when it can."""
-    if question.crisis:
-        # A person who speaks of ending their life is offered help, not reading from the library.
-        return Abstention("crisis")
     if question.unknown and not stray_unknown(question, evidence, settings, pieces):
         return Abstention("unknown_word", f"The library never mentions: {', '.join(question.unknown)}.")
     if not evidence.hits or evidence_score(evidence, question.terms, settings.coverage_weight) < settings.min_evidence:
