@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable
 
 from rag.text import QUESTION_WORDS, STOPWORDS, terms
 
@@ -88,15 +87,10 @@ class Conversation:
     # topic only when its own topic words include one of these: "what blood tests should I have?" names
     # no subject, "what about migraine?" does. Empty: any topic word counts.
     known: frozenset[str] = frozenset()
-    # Also a subject: a technical name the library uses ("metformin", "riluzole"), though no title holds it.
-    # Everyday words ("blood", "drink") are not; see Pipeline.new_conversation.
-    is_name: Callable[[str], bool] | None = None
 
     def names_subject(self, words: list[str]) -> bool:
         if not words:
             return False
-        if self.is_name is not None and any(self.is_name(w.lower()) for w in words):
-            return True
         return not self.known or bool(set(terms(" ".join(words))) & self.known)
 
     def subject(self, question: str) -> str:

@@ -165,10 +165,7 @@ class Pipeline:
             return True
 
     def new_conversation(self) -> Conversation:
-        vocabulary = self.retriever.vocabulary
-        # A technical name the library uses (one the model's tokenizer splits) starts a new topic.
-        return Conversation(known=self.subjects,
-                            is_name=lambda w: vocabulary.specialist(w) and vocabulary.knows(w))
+        return Conversation(known=self.subjects)
 
     @classmethod
     def open(cls, settings: Settings, index_dir: Path | None = None, embedder: Embedder | None = None) -> "Pipeline":

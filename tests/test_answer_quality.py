@@ -126,9 +126,3 @@ def test_in_a_conversation_a_crisis_gets_help_not_the_previous_topic(shipped):
     assert not answer.points and not answer.sources and not answer.suggestions
     assert "survival" not in answer.text.lower()
 
-
-def test_a_question_naming_a_drug_the_library_uses_starts_a_new_topic(shipped):
-    c = shipped.new_conversation()
-    shipped.ask("What are the early symptoms of ALS?", conversation=c)
-    answer = shipped.ask("Can I drink alcohol while taking metformin?", conversation=c)
-    assert not answer.followup and "ALS" not in answer.query and not answer.abstained
