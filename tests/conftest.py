@@ -73,3 +73,22 @@ def free_port() -> int:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def start_server(pipeline, **env):
+    """A real chat server for `pipeline` on a free loopback port, launched with the environment variables
+    `env` set (RAG_PASSWORD…) and then restored: (demo, port)."""
+    from ui.app import launch
+
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        port = free_port()
+        demo = launch(pipeline, host="127.0.0.1", port=port, block=False)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return demo, port

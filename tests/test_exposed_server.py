@@ -14,26 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, start_server
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
 
 
 def start(pipeline, **env):
-    from ui.app import launch
-
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        port = free_port()
-        demo = launch(pipeline, host="127.0.0.1", port=port, block=False)
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return demo, port
+    return start_server(pipeline, **env)
 
 
 def request(port, method, path, body=b"", headers=None, source="127.0.0.1"):

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import start_server
 
 CHROMIUM = next((p for p in (os.environ.get("RAG_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser")
                  if p and shutil.which(p)), None)
@@ -19,19 +19,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 
 def start(pipeline, **env):
-    from ui.app import launch
-
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        port = free_port()
-        demo = launch(pipeline, host="127.0.0.1", port=port, block=False)
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    demo, port = start_server(pipeline, **env)
     return demo, f"http://127.0.0.1:{port}/"
 
 
