@@ -1,20 +1,17 @@
-"""Yes, no or "it depends", read from the evidence without a language model.
+"""Yes, no or nothing, read from the evidence without a language model.
 
 A yes/no question proposes something on a topic ("Are beta-blockers first-choice drugs for high blood
-pressure?"). The verdict rests on the quoted sentence that speaks to what the question adds to its topic,
-its *focus* ("beta-blockers", "first-choice": "…, while beta-blockers are reserved for specific
-indications"). That sentence answers "No" when it denies or limits the proposal and "Yes" otherwise. Two
-kinds of question need more than denial words:
+pressure?"). Rules choose the sentence that speaks to what the question adds to its topic, its *focus*
+(`decide`: relevance joined to the share of the focus a sentence holds). Whether that sentence says yes,
+no or neither is judged by a small logistic model over what can be computed about it and its article
+(`verdict_features`: the focus found, negated or hedged as negspacy reads it; the article's own yes/no and
+whether its title asks the same thing; the sign of harm for safety questions; contrasts for "is X a type
+of Y?"), trained and cross-validated by eval/train_verdict.py. The answer opens with "Yes"/"No" only when
+the model is confident *and* the quoted sentence itself says the same (`grounded`), or when the article's
+title asks the very question and its own answer opens with yes or no; otherwise it quotes the evidence.
 
-* Safety questions ask about harm from one side or the other ("Is it safe to…?" against "Can a febrile
-  fit cause brain damage?"). Evidence that describes harm, or denies it, answers by its sign: "does not
-  cause autism" answers "is it safe?" with yes and "does it cause autism?" with no.
-* Identity questions ("Is NMO just a type of MS?") are answered no by evidence that sets the two apart
-  ("…, whereas MS…").
-
-The rules were written against the yes/no questions of eval/gold.jsonl and checked on eval/heldout.jsonl,
-written afterwards by someone who had not seen them; they score much lower there (see the README), and
-that set has since informed the choice between two versions of the denial rule.
+The cue patterns and numbers are in rag/data/verdict_cues.toml with what they were fitted on: written
+against eval/gold.jsonl and checked on eval/heldout.jsonl, they are now inputs the model weighs.
 """
 
 from __future__ import annotations
@@ -22,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,38 +27,15 @@ from pathlib import Path
 from rag.lexicon import also, expand
 from rag.text import split_terms
 
-# Words by which evidence denies or limits what a question proposes.
-DENY = re.compile(
-    r"\b(not|no|never|cannot|none|neither|nor|without|rather than|instead|poorly|against|avoid|avoided|"
-    r"contraindicated|unlikely|uncommon|rarely|unsafe|ineffective|little or no|no longer|little (?:effect|"
-    r"benefit|value|role|evidence)|reserved for|postponed?|delayed|withheld|held back|not useful|"
-    r"unnecessary|discouraged|fails? to|failed to)\b|n't\b", re.I)
-# Phrases that carry a denial word without denying anything, and conditions ("repeated if breathing does
-# not improve"), which set when something holds rather than deny it.
-NOT_DENIAL = re.compile(r"\b(not only|with or without|whether or not|or not|no matter|no later than|"
-                        r"(?:if|unless)\b[^,;:.]*?(?:\bnot|\bno|n't))\b", re.I)
-
-_Q_SAFE = re.compile(r"\b(safe|safely|safer|ok|okay|fine|alright|all right)\b", re.I)
-_Q_HARM = re.compile(r"\b(worse|worsen\w*|harm\w*|damag\w*|danger\w*|unsafe|risk\w*|hurt\w*|cause[sd]?|causing|"
-                     r"side[- ]effects?|toxic\w*|fatal|kill)\b", re.I)
-_E_SAFE = re.compile(r"\b(safe|safely|benign|harmless|well[- ]tolerated|reassur\w*|no (?:increased |excess |"
-                     r"added )?risk|no link|no association|no evidence of harm)\b", re.I)
-# "cause" makes a question about harm ("can a febrile fit cause brain damage?") but not a sentence about
-# harm ("causing spasticity without the muscle wasting"): only words that are harm themselves count here.
-_E_HARM = re.compile(r"\b(harm\w*|damag\w*|danger\w*|unsafe|toxic\w*|fatal|deaths?|mortality|kill\w*|worsen\w*|"
-                     r"adverse|side[- ]effects?|complications?|injur\w*|sensitivity reactions?|contraindicated|"
-                     r"avoid\w*)\b", re.I)
-_IDENTITY = re.compile(r"\b(type|form|kind|variant|subtype|version|sort) of\b|\bjust (?:a |an )?\w+|"
-                       r"\bthe same (?:as|thing|disease|condition)\b|\ba (?:muscle|nerve) disease like\b", re.I)
-_CONTRAST = re.compile(r"\b(whereas|unlike|distinct|separate|different|differs?|distinguish\w*|not a|not an)\b",
-                       re.I)
-
-# How much a candidate's share of the question's focus counts against its general relevance score, and
-# how deep into the ranked evidence the verdict may look for the sentence that speaks to the focus.
-FOCUS_WEIGHT = 0.3
-DEPTH = 24
-NEAR = 4  # words before a harm word in which a denial negates it
-SCOPE = 10  # words either side of a focus word in which a denial speaks to it
+# The cue patterns and numbers live in a data file, with what they were fitted on.
+CUES_FILE = Path(__file__).resolve().parent.parent / "data" / "verdict_cues.toml"
+_CUES = tomllib.loads(CUES_FILE.read_text(encoding="utf-8"))
+_P = {name: re.compile(pattern, re.I) for name, pattern in _CUES["patterns"].items()}
+DENY, NOT_DENIAL = _P["deny"], _P["not_denial"]
+_Q_SAFE, _Q_HARM, _E_SAFE, _E_HARM = _P["question_safe"], _P["question_harm"], _P["evidence_safe"], _P["evidence_harm"]
+_IDENTITY, _CONTRAST = _P["identity"], _P["contrast"]
+_N = _CUES["numbers"]
+FOCUS_WEIGHT, DEPTH, NEAR, SCOPE = _N["focus_weight"], _N["depth"], _N["near"], _N["scope"]
 
 
 @dataclass
@@ -190,8 +165,7 @@ def decide(question: str, topic: str, texts: list[str], scores: list[float], art
     return Verdict(word, best)
 
 
-_SELF_DIAGNOSIS = re.compile(r"\b(is (?:this|that|it) (?:a|an)|am i having|could (?:this|it|that) be|(?:is|are) "
-                             r"(?:he|she|they|my \w+) having|do i have|does (?:he|she|my \w+) have)\b", re.I)
+_SELF_DIAGNOSIS = _P["self_diagnosis"]
 
 
 def asks_what_is_happening(question: str) -> bool:
@@ -210,7 +184,7 @@ def asks_what_is_happening(question: str) -> bool:
 # on, are rag/data/verdict_model.json.
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "verdict_model.json"
-TOP_READ = 3  # how many of the focus-ranked sentences the negation shares are read over
+TOP_READ = _N["top_read"]  # how many of the focus-ranked sentences the negation shares are read over
 
 
 @dataclass
@@ -336,7 +310,7 @@ def p_yes(features: dict[str, float], model: dict) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-SAME_QUESTION_COSINE = 0.75  # on gold, heldout and heldout2 every such case (3 of 3) was right
+SAME_QUESTION_COSINE = _N["same_question_cosine"]  # on gold, heldout and heldout2: 3 of 3 right
 
 
 def answers_same_question(features: dict[str, float]) -> bool:
@@ -355,7 +329,7 @@ def evidence_lead(candidate, sourced: bool) -> str:
     return f"From the article \"{candidate.chunk.title}\":"
 
 
-MIN_FOCUS = 0.5  # share of the question's focus (weighted by rarity) the deciding sentence must hold
+MIN_FOCUS = _N["min_focus"]  # share of the question's focus (weighted by rarity) the deciding sentence must hold
 
 
 def sentence_says(features: dict[str, float]) -> str | None:
