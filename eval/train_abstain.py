@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.answer.abstain import UNKNOWN_FEATURES, unknown_features  # noqa: E402
 from rag.answer.question import read_question  # noqa: E402
+from rag.answer.logistic import fit, fitted, out_of_fold  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.gold import load_gold  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
@@ -69,9 +70,7 @@ def main() -> None:
                     help="largest share of unanswerable questions among those answered (out of fold)")
     ap.add_argument("--dump", action="store_true", help="print every out-of-fold probability")
     args = ap.parse_args()
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
-    from sklearn.preprocessing import StandardScaler
 
     rows, names, trained_on = [], [], []
     pipelines: dict[str, Pipeline] = {}
@@ -88,11 +87,7 @@ def main() -> None:
     y = np.array([label for _, label in rows])
     names_arr = np.array(names)
     strata = np.array([f"{n}:{label}" for n, label in zip(names, y)])
-    oof = np.zeros(len(y))
-    for train, test in StratifiedKFold(5, shuffle=True, random_state=12).split(X, strata):
-        scaler = StandardScaler().fit(X[train])
-        clf = LogisticRegression(C=1.0, max_iter=2000).fit(scaler.transform(X[train]), y[train])
-        oof[test] = clf.predict_proba(scaler.transform(X[test]))[:, 1]
+    oof = out_of_fold(X, y, StratifiedKFold(5, shuffle=True, random_state=12).split(X, strata), 1.0)
     if args.dump:
         for n, label, pr in sorted(zip(names, y, oof), key=lambda r: r[2]):
             print(f"{pr:.3f} {label} {n}")
@@ -115,16 +110,11 @@ def main() -> None:
     cv = {"all": figures(np.ones(len(y), bool))}
     for name, *_ in SETS:
         cv[name] = figures(names_arr == name)
-    scaler = StandardScaler().fit(X)
-    clf = LogisticRegression(C=1.0, max_iter=2000).fit(scaler.transform(X), y)
+    scaler, clf = fit(X, y, 1.0)
     model = {
         "about": "Unknown-word abstention of rag/answer/abstain.py: logistic P(answerable) over unknown_features; "
                  "declined below t_answer. Trained by eval/train_abstain.py.",
-        "features": list(UNKNOWN_FEATURES),
-        "mean": [round(float(v), 6) for v in scaler.mean_],
-        "scale": [round(float(v) if v > 0 else 1.0, 6) for v in scaler.scale_],
-        "coef": [round(float(v), 6) for v in clf.coef_[0]],
-        "intercept": round(float(clf.intercept_[0]), 6),
+        **fitted(UNKNOWN_FEATURES, scaler, clf),
         "t_answer": threshold,
         "threshold_rule": f"lowest threshold (step 0.01) above which at most {args.max_wrong} of the out-of-fold "
                           f"answered questions are unanswerable (5-fold stratified CV, seed 12)",

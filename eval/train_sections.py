@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 from rag.answer.evidence import candidates  # noqa: E402
 from rag.answer.question import read_question  # noqa: E402
 from rag.answer.sections import DENSE, MODEL_FILE, PAIR_BUCKETS, feature_row, sections  # noqa: E402
-from rag.chunking import count_tokens  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.evaluate import token_f1  # noqa: E402
 from rag.gold import fact_in, load_gold  # noqa: E402
@@ -45,17 +44,6 @@ SETS = [
     ("medquad_dev", "eval/external/medquad_dev/gold.jsonl", ".dev/idx-medquad", "eval/external/medquad_dev/articles"),
     ("gold", "eval/gold.jsonl", "index", "corpus"),
 ]
-
-
-def budgeted(texts: list[str], budget: int) -> str:
-    out = []
-    for t in texts:
-        n = count_tokens(t)
-        if n > budget:
-            break
-        out.append(t)
-        budget -= n
-    return " ".join(out)
 
 
 def rows_for(pipeline: Pipeline, gold_path: Path, budget: int) -> list[dict]:
@@ -73,7 +61,7 @@ def rows_for(pipeline: Pipeline, gold_path: Path, budget: int) -> list[dict]:
         found = sections(evidence, q.terms, whole)
         if len(found) < 2:
             continue
-        texts = [budgeted([c.text for c in s.units], budget) for s in found]
+        texts = [" ".join(c.text for c in s.within(budget)) for s in found]
         if g.key_facts:
             norm = [normalise(t) for t in texts]
             quality = [sum(fact_in(f, n) for f in g.key_facts) / len(g.key_facts) for n in norm]

@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.answer import read_question  # noqa: E402
-from rag.answer.compose import abstention_reason  # noqa: E402
 from rag.answer.evidence import candidates, direct_answer  # noqa: E402
 from rag.answer.verdict import FEATURES, MODEL_FILE, answers_same_question, kind_of, sentence_says, topic_of, verdict_features  # noqa: E402
+from rag.answer.logistic import fit, fitted, out_of_fold  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.gold import load_gold  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
@@ -65,11 +65,10 @@ def rows_for(pipeline: Pipeline, gold_path: Path) -> list[tuple[dict, int, str]]
         q = read_question(g.question, g.question, None, [])
         if not q.yes_no:
             q.qtype, q.yes_no = "yes_no", True  # the gold says it is one; its features are still wanted
-        if not evidence.hits or abstention_reason(q, evidence, settings) is not None and not evidence.hits:
+        if not evidence.hits:
             continue
         whole = candidates(evidence, q.terms, settings.min_similarity, whole_top=True)
-        passage = evidence.answer_passage(evidence.top)
-        topic = topic_of(evidence.hits[0].chunk.title, passage.chunk.units[0]["text"] if passage else "")
+        topic = topic_of(evidence.hits[0].chunk.title, evidence.answer_line(evidence.top))
         direct = direct_answer(evidence, evidence.top, settings.min_similarity)
         feats, _ = verdict_features(q, topic, whole, direct, bool(evidence.references.get(evidence.top)))
         out.append((feats, 1 if g.decision == "yes" else 0, g.id))
@@ -122,9 +121,7 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--sets", default=",".join(s[0] for s in SETS), help="comma-separated subset of the sets")
     args = ap.parse_args()
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
-    from sklearn.preprocessing import StandardScaler
 
     rows, groups, trained_on = [], [], []
     pipelines: dict[str, Pipeline] = {}
@@ -146,11 +143,7 @@ def main() -> None:
     groups_arr = np.array(groups)
     strata = np.array([f"{g}:{label}" for g, label in zip(groups, y)])
 
-    oof = np.zeros(len(y))
-    for train, test in StratifiedKFold(args.folds, shuffle=True, random_state=12).split(X, strata):
-        scaler = StandardScaler().fit(X[train])
-        clf = LogisticRegression(C=0.5, max_iter=2000).fit(scaler.transform(X[train]), y[train])
-        oof[test] = clf.predict_proba(scaler.transform(X[test]))[:, 1]
+    oof = out_of_fold(X, y, StratifiedKFold(args.folds, shuffle=True, random_state=12).split(X, strata), 0.5)
     kinds = np.array([kind_of(f) for f, _, _ in rows])
     says = np.array([sentence_says(f) or "" for f, _, _ in rows])
     same = np.array([("Yes" if f["article_yes"] > 0 else "No") if answers_same_question(f) else "" for f, _, _ in rows])
@@ -167,16 +160,11 @@ def main() -> None:
         cv[name] = figures(oof[sel], y[sel], t_yes_q[sel], t_no_q[sel], says[sel], same[sel])
     always_yes = {name: round(float(y[groups_arr == name].mean()), 3) for name, *_ in chosen}
 
-    scaler = StandardScaler().fit(X)
-    clf = LogisticRegression(C=0.5, max_iter=2000).fit(scaler.transform(X), y)
+    scaler, clf = fit(X, y, 0.5)
     model = {
         "about": "Yes/no verdict model of rag/answer/verdict.py: logistic regression P(yes) over verdict_features; "
                  "'Yes' at p >= t_yes, 'No' at p <= t_no, else no verdict. Trained by eval/train_verdict.py.",
-        "features": list(FEATURES),
-        "mean": [round(float(v), 6) for v in scaler.mean_],
-        "scale": [round(float(v) if v > 0 else 1.0, 6) for v in scaler.scale_],
-        "coef": [round(float(v), 6) for v in clf.coef_[0]],
-        "intercept": round(float(clf.intercept_[0]), 6),
+        **fitted(FEATURES, scaler, clf),
         "thresholds": cuts,
         "threshold_rule": f"per evidence kind (rag.answer.verdict.kind_of), the loosest thresholds with out-of-fold "
                           f"precision >= {args.precision} on each side ({args.folds}-fold stratified CV, seed 12)",

@@ -118,28 +118,25 @@ class Retriever:
             ranked_articles,
         )
 
-    def evidence(self, retrieval: Retrieval, subjects: int = 1) -> EvidenceSet:
+    def evidence(self, retrieval: Retrieval) -> EvidenceSet:
         """Hand the composer everything it may quote, read from the store once: the hits, plus every
-        body and answer chunk of the `subjects` best articles (a fact in a chunk that ranked just below
-        the per-article cap can still be quoted), with their vectors, sentence vectors and references."""
+        body and answer chunk of the best article (a fact in a chunk that ranked just below the
+        per-article cap can still be quoted), with their vectors, sentence vectors and references."""
         store = self.store
         qvec = np.asarray(retrieval.query_vector[0], dtype=np.float32)
         passages = [self._passage(h.chunk, h.dense) for h in retrieval.hits]
         have = {h.chunk.id for h in retrieval.hits}
-        subject_articles = retrieval.articles()[:subjects]
-        for article_id in subject_articles:
+        for article_id in retrieval.articles()[:1]:
             for chunk in store.article_chunks(article_id):
                 if chunk.id not in have and chunk.kind in ("body", "answer"):
                     vec = store.vector(chunk.id)
-                    passages.append(self._passage(chunk, float(vec @ qvec), vec, retrieved=False))
+                    passages.append(self._passage(chunk, float(vec @ qvec), vec))
         articles = {p.chunk.article_id for p in passages}
-        return EvidenceSet(retrieval.hits, qvec, passages, store.titles,
-                           {a: store.references(a) for a in articles}, retrieval.ranked_articles,
-                           subject_articles)
+        return EvidenceSet(retrieval.hits, qvec, passages, store.titles, {a: store.references(a) for a in articles})
 
-    def _passage(self, chunk: Chunk, dense: float, vec: np.ndarray | None = None, retrieved: bool = True) -> Passage:
+    def _passage(self, chunk: Chunk, dense: float, vec: np.ndarray | None = None) -> Passage:
         store = self.store
         vec = store.vector(chunk.id) if vec is None else vec
         units = [np.asarray(store.unit_vectors[u["vec"]], dtype=np.float32) if "vec" in u else None
                  for u in chunk.units]
-        return Passage(chunk, dense, vec, units, retrieved)
+        return Passage(chunk, dense, vec, units)

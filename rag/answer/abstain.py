@@ -2,10 +2,9 @@
 
 Declining is for questions the library does not cover. A question asking for a figure (a dose, a
 duration, a rate) about a subject that has an article is answered from it, and the answer says plainly
-that no passage gives the figure (issue 12, item 5). What declines:
-
-* (a suicidal or self-harm statement always gets the urgent and crisis lines first, is never read as a
-  follow-up of the conversation, and when it is declined it is offered no reading list);
+that no passage gives the figure (issue 12, item 5). (A suicidal or self-harm statement always gets the
+urgent and crisis lines first, is never read as a follow-up, and when declined is offered no reading
+list.) What declines:
 
 * weak evidence: the best chunk's cosine plus a bonus for the share of the question's words it holds is
   below `Settings.min_evidence`;
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from rag.answer.evidence import EvidenceSet, evidence_score
 from rag.answer.figures import MissingFigure
+from rag.answer.logistic import probability
 from rag.answer.question import Question
 from rag.config import Settings
 from rag.text import split_terms
@@ -45,7 +45,7 @@ GENERIC = split_terms("""treat treatment treated therapy therapies manage manage
 
 @dataclass
 class Abstention:
-    reason: str  # weak_evidence | unknown_subject | missing_figure | no_quotable_text
+    reason: str  # unknown_word | weak_evidence | missing_figure | no_quotable_text
     notice: str = ""
 
 
@@ -63,19 +63,11 @@ def subject_terms(title: str, answer_line: str = "") -> set[str]:
     return split_terms(topic_of(own, answer_line if own == title else "")) - GENERIC
 
 
-def subject_covered(question: Question, evidence: EvidenceSet, ignore: set[str] = frozenset(),
-                    only: set[str] | None = None) -> bool:
-    """The question, without the words in `ignore` (or only its words in `only`), names the subject of
-    one of the best articles."""
-    asked = (set(only) if only is not None else question.terms - GENERIC) - ignore
-    if not asked:
-        return False
-    for article_id in evidence.articles()[:2]:
-        passage = evidence.answer_passage(article_id)
-        line = passage.chunk.units[0]["text"] if passage is not None else ""
-        if asked & subject_terms(evidence.titles.get(article_id, ""), line):
-            return True
-    return False
+def subject_covered(question: Question, evidence: EvidenceSet, only: set[str] | None = None) -> bool:
+    """The question (or only its words in `only`) names the subject of one of the two best articles."""
+    asked = set(only) if only is not None else question.terms - GENERIC
+    return bool(asked) and any(asked & subject_terms(evidence.titles.get(a, ""), evidence.answer_line(a))
+                               for a in evidence.articles()[:2])
 
 
 UNKNOWN_FEATURES = ("n_unknown", "unknown_share", "covered", "evidence", "best_dense", "pieces", "yes_no",
@@ -124,10 +116,8 @@ def stray_unknown(question: Question, evidence: EvidenceSet, settings: Settings,
     if not evidence.hits:
         return False
     model = unknown_model()
-    f = unknown_features(question, evidence, settings.coverage_weight, pieces)
-    z = model["intercept"] + sum(w * (f[k] - m) / s for k, w, m, s in
-                                 zip(model["features"], model["coef"], model["mean"], model["scale"]))
-    return 1.0 / (1.0 + math.exp(-z)) >= model["t_answer"]
+    return probability(model, unknown_features(question, evidence, settings.coverage_weight, pieces)) \
+        >= model["t_answer"]
 
 
 def abstention_reason(question: Question, evidence: EvidenceSet, settings: Settings,

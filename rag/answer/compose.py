@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from rag.answer.abstain import Abstention, abstention_reason, subject_terms
 from rag.answer.evidence import Candidate, EvidenceSet, Passage, Selection, candidates, direct_answer
-from rag.answer.figures import missing_figure
+from rag.answer.figures import figure_gap
 from rag.answer.question import Question
 from rag.answer.sections import best_section
-from rag.chunking import count_tokens
 from rag.answer.text import render
 from rag.answer.verdict import decide_verdict, topic_of
 from rag.config import Settings
@@ -128,14 +127,12 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
     passing = {p.chunk.id for p in evidence.passages
                if p.chunk.kind == "body" and p.dense >= settings.min_similarity}
     pool, same = on_subject([c for c in whole if c.chunk.id in passing], question, evidence)
-    answer_passage = evidence.answer_passage(top)
-    answer_line = answer_passage.chunk.units[0]["text"] if answer_passage is not None else ""
-    topic = topic_of(hits[0].chunk.title, answer_line)
+    topic = topic_of(hits[0].chunk.title, evidence.answer_line(top))
 
     notices: list[str] = []
     missing = None
-    if vocabulary is not None and settings.abstain_without_figure:
-        missing = missing_figure(question.query, topic, [c.text for c in whole], vocabulary)
+    if question.figure is not None and vocabulary is not None and settings.abstain_without_figure:
+        missing = figure_gap(question.figure, question.query, topic, [c.text for c in whole], vocabulary)
     if missing is not None:
         why = abstention_reason(question, evidence, settings, missing, pieces)
         if why is not None:
@@ -163,7 +160,7 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
         direct = None
         pool = [typed] + [c for c in pool if c is not typed]
     if question.yes_no:
-        decided = decide_verdict(question, topic, whole, direct, bool(evidence.references.get(top)))
+        decided = decide_verdict(question, topic, whole, direct, sourced)
         verdict, lead = decided.word, decided.lead
         if decided.candidate is not None:
             direct, best = None, decided.candidate
@@ -187,26 +184,35 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
         return abstain(question, evidence, audience, Abstention("no_quotable_text"))
 
     chosen = _key_points(question, pool, said, settings.max_points)
-    points = []
-    for group, cand in chosen:
-        numbers = citer.cite(cand.chunk, cand.markers, cand.start, cand.end, len(points) + 1)
-        point = KeyPoint(cand.text, numbers, cand.chunk.id, cand.chunk.article_id, group)
-        if not same.get(cand.chunk.article_id, True):
-            point.about = evidence.titles.get(cand.chunk.article_id, cand.chunk.article_id)
-        points.append(point)
+    points = [_point(citer, cand, n, group, "" if same.get(cand.chunk.article_id, True) else
+                     evidence.titles.get(cand.chunk.article_id, cand.chunk.article_id))
+              for n, (group, cand) in enumerate(chosen, start=1)]
+    return _answered(question, evidence, audience, citer, direct_text, direct_sources, points, notices, verdict,
+                     lead)
 
+
+def _point(citer: Citer, cand: Candidate, n: int, group: str = "", about: str = "") -> KeyPoint:
+    """The nth key point, cited."""
+    numbers = citer.cite(cand.chunk, cand.markers, cand.start, cand.end, n)
+    return KeyPoint(cand.text, numbers, cand.chunk.id, cand.chunk.article_id, group, about)
+
+
+def _answered(question: Question, evidence: EvidenceSet, audience: str, citer: Citer, direct_text: str,
+              direct_sources: list[int], points: list[KeyPoint], notices: list[str], verdict: str | None = None,
+              lead: str = "") -> Answer:
+    """The Answer once its first line and key points are cited: evidence line, caveats, glossary, text."""
     answer = Answer(question.text, question.query, audience, "", direct_text, points, citer.citations,
-                    citer.sources, hits, False)
+                    citer.sources, evidence.hits, False)
     _mark(answer, question)
-    answer.verdict = verdict
-    answer.lead = lead
+    answer.verdict, answer.lead = verdict, lead
     answer.direct_sources = direct_sources
     answer.evidence = evidence_note(answer.sources)
     answer.passages = citer.cited_passages()
     answer.notices = notices
-    answer.caveats = unaddressed(question, [direct_text] + [p.text for p in points])
+    quoted = [direct_text] + [p.text for p in points]
+    answer.caveats = unaddressed(question, quoted)
     if audience == "patient":
-        answer.glossary = explain(" ".join([direct_text] + [p.text for p in points]))
+        answer.glossary = explain(" ".join(quoted))
     answer.text = render(answer)
     return answer
 
@@ -215,32 +221,10 @@ def _section_answer(question: Question, evidence: EvidenceSet, settings: Setting
                     section, citer: Citer, notices: list[str]) -> Answer:
     """A page without references answers one kind of question per section ("Frequency", "Treatment"):
     quote the section the model chooses (rag.answer.sections), in its own order, within the budget."""
-    budget = settings.answer_tokens
-    units = []
-    for cand in section.units:
-        cost = count_tokens(cand.text)
-        if cost > budget:
-            break
-        budget -= cost
-        units.append(cand)
-    first, rest = units[0], units[1:]
+    first, *rest = section.within(settings.answer_tokens)
     direct_sources = citer.cite(first.chunk, first.markers, first.start, first.end, 0)
-    points = []
-    for cand in rest:
-        numbers = citer.cite(cand.chunk, cand.markers, cand.start, cand.end, len(points) + 1)
-        points.append(KeyPoint(cand.text, numbers, cand.chunk.id, cand.chunk.article_id))
-    answer = Answer(question.text, question.query, audience, "", first.text, points, citer.citations,
-                    citer.sources, evidence.hits, False)
-    _mark(answer, question)
-    answer.direct_sources = direct_sources
-    answer.evidence = evidence_note(answer.sources)
-    answer.passages = citer.cited_passages()
-    answer.notices = notices
-    answer.caveats = unaddressed(question, [first.text] + [p.text for p in points])
-    if audience == "patient":
-        answer.glossary = explain(" ".join([first.text] + [p.text for p in points]))
-    answer.text = render(answer)
-    return answer
+    points = [_point(citer, cand, n) for n, cand in enumerate(rest, start=1)]
+    return _answered(question, evidence, audience, citer, first.text, direct_sources, points, notices)
 
 
 def _opens_with_verdict(passage: Passage) -> bool:
@@ -253,9 +237,7 @@ def on_subject(pool: list[Candidate], question: Question,
     best article's topic ("ALS" in "What are the early symptoms of ALS?"); a sentence from an article on
     another subject (primary lateral sclerosis) is kept only when it names that subject itself."""
     top = evidence.top
-    passage = evidence.answer_passage(top)
-    line = passage.chunk.units[0]["text"] if passage is not None else ""
-    subject = question.terms & subject_terms(evidence.titles.get(top, ""), line)
+    subject = question.terms & subject_terms(evidence.titles.get(top, ""), evidence.answer_line(top))
     if not subject:
         return pool, {}
     same: dict[str, bool] = {}
@@ -263,9 +245,8 @@ def on_subject(pool: list[Candidate], question: Question,
     for c in pool:
         aid = c.chunk.article_id
         if aid not in same:
-            p = evidence.answer_passage(aid)
-            other_line = p.chunk.units[0]["text"] if p is not None else ""
-            same[aid] = aid == top or bool(subject & subject_terms(evidence.titles.get(aid, ""), other_line))
+            same[aid] = aid == top or bool(subject & subject_terms(evidence.titles.get(aid, ""),
+                                                                   evidence.answer_line(aid)))
         if same[aid] or subject & c.terms:
             out.append(c)
     return out, same

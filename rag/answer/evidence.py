@@ -1,7 +1,6 @@
 """The evidence an answer may quote, and choosing what to quote from it.
 
-Retrieval hands the composer an `EvidenceSet`: the hits, every chunk of the articles about the question's
-subject, their vectors and the sentence (unit) vectors, the titles and the reference lists. The composer
+Retrieval hands the composer an `EvidenceSet`: the hits, every chunk of the best article, their vectors and the sentence (unit) vectors, the titles and the reference lists. The composer
 works on this data alone and never reads the index, so what an answer rests on is exactly what was
 retrieved, and the composer can be tested on hand-made evidence.
 
@@ -37,7 +36,6 @@ class Passage:
     dense: float
     vector: np.ndarray
     unit_vectors: list[np.ndarray | None]
-    retrieved: bool = True  # a hit, rather than a chunk of a subject article added to the hits
 
 
 @dataclass
@@ -49,8 +47,6 @@ class EvidenceSet:
     passages: list[Passage]
     titles: dict[str, str]  # article id -> title, for every article of the library (suggestions too)
     references: dict[str, dict[int, Reference]] = field(default_factory=dict)
-    ranked_articles: list[str] = field(default_factory=list)
-    subject_articles: list[str] = field(default_factory=list)  # whose whole text is in `passages`
 
     @property
     def best_dense(self) -> float:
@@ -67,6 +63,11 @@ class EvidenceSet:
         """The article's own one-line answer (its first chunk), when the article has one."""
         return next((p for p in self.passages if p.chunk.article_id == article_id and p.chunk.kind == "answer"
                      and p.chunk.ordinal == 0 and p.chunk.units), None)
+
+    def answer_line(self, article_id: str) -> str:
+        """The first sentence of the article's own answer, or "" when it has none."""
+        passage = self.answer_passage(article_id)
+        return passage.chunk.units[0]["text"] if passage is not None else ""
 
     def reference(self, article_id: str, number: int) -> Reference | None:
         return self.references.get(article_id, {}).get(number)
@@ -144,8 +145,6 @@ def candidates(evidence: EvidenceSet, qterms: set[str], floor: float, whole_top:
         if chunk.section not in matches:
             matches[chunk.section] = section_matches(chunk.section, qtype)
         mine = whole_top and chunk.article_id == top
-        if not p.retrieved and chunk.article_id != top:
-            continue
         if chunk.kind not in (("body", "answer") if mine else ("body",)) or (dense < floor and not mine):
             continue
         for i, u in enumerate(chunk.units):

@@ -117,8 +117,12 @@ def missing_figure(question: str, topic: str, texts: list[str], vocabulary: Voca
     """What the evidence lacks when the question asks for a figure and no sentence gives one about its
     subject; None when the question asks for no figure or the evidence has it."""
     kind = asks_for(question)
-    if kind is None:
-        return None
+    return None if kind is None else figure_gap(kind, question, topic, texts, vocabulary)
+
+
+def figure_gap(kind: str, question: str, topic: str, texts: list[str], vocabulary: Vocabulary) -> MissingFigure | None:
+    """For a question already known to ask for a figure of `kind` (rag.answer.question.Question.figure):
+    what the evidence lacks, or None when a sentence gives that kind of figure about its subject."""
     about, group = subject(question, topic, vocabulary)
     if kind == "cost":  # any cost in the evidence will do; its subject still decides coverage
         for text in texts:
@@ -131,4 +135,4 @@ def missing_figure(question: str, topic: str, texts: list[str], vocabulary: Voca
     return MissingFigure(kind, about, frozenset(group))
 
 
-__all__ = ["ASKS", "GIVES", "MissingFigure", "asks_for", "missing_figure", "subject"]
+__all__ = ["ASKS", "GIVES", "MissingFigure", "asks_for", "figure_gap", "missing_figure", "subject"]

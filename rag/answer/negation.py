@@ -10,7 +10,6 @@ first yes/no question only, so other questions and process start do not pay for 
 from __future__ import annotations
 
 import json
-import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,7 +18,6 @@ from pathlib import Path
 from rag.text import split_terms
 
 HEDGE_FILE = Path(__file__).resolve().parent.parent / "data" / "hedge_terms.json"
-_WORD = re.compile(r"[\w'-]+")
 # NegEx reads a cue's scope as at most five words from the cue (Chapman et al., J Biomed Inform 2001);
 # negspacy runs the scope to the end of the clause, which lets "no cure for ALS; treatment … riluzole"
 # negate riluzole. The window is applied here to the cue positions negspacy's matcher finds.

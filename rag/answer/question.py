@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rag.answer.figures import asks_for
 from rag.answer.verdict import asks_what_is_happening
-from rag.questions import comparison_parts, is_emergency, is_yes_no, question_type
+from rag.questions import comparison_parts, is_emergency, question_type
 from rag.text import split_terms, terms
 
 QUALIFIERS_FILE = Path(__file__).resolve().parent.parent / "data" / "qualifiers.toml"
@@ -58,7 +58,6 @@ class Question:
     qualifiers: list[Qualifier] = field(default_factory=list)
     urgent: bool = False  # describes an emergency: the answer opens with "seek care now"
     crisis: bool = False  # speaks of suicide or self-harm: the answer also gives a crisis line
-    emergency_category: str = ""
     self_diagnosis: bool = False  # "is this a heart attack?": never answered yes or no
     unknown: list[str] = field(default_factory=list)  # words of the user's the library never uses
 
@@ -80,7 +79,6 @@ def read_question(text: str, query: str | None = None, emergency=None, unknown: 
         qualifiers=qualifiers_in(text),
         urgent=urgent,
         crisis=bool(getattr(emergency, "crisis", False)),
-        emergency_category=getattr(emergency, "category", "") or "",
         self_diagnosis=asks_what_is_happening(text),
         unknown=list(unknown or []),
     )
@@ -89,4 +87,4 @@ def read_question(text: str, query: str | None = None, emergency=None, unknown: 
     return question
 
 
-__all__ = ["Question", "Qualifier", "read_question", "qualifiers_in", "is_yes_no"]
+__all__ = ["Question", "Qualifier", "read_question", "qualifiers_in"]

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer.evidence import Candidate, EvidenceSet, overlap
+from rag.chunking import count_tokens
 from rag.text import split_terms
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "section_model.npz"
@@ -41,6 +42,17 @@ class SectionCandidate:
     @property
     def text(self) -> str:
         return " ".join(c.text for c in self.units)
+
+    def within(self, budget: int) -> list[Candidate]:
+        """The section's units from the start, as many as fit in `budget` tokens."""
+        out = []
+        for cand in self.units:
+            cost = count_tokens(cand.text)
+            if cost > budget:
+                break
+            budget -= cost
+            out.append(cand)
+        return out
 
 
 def _bucket(text: str) -> int:
@@ -76,8 +88,8 @@ def sections(evidence: EvidenceSet, qterms: set[str], pool: list[Candidate]) -> 
             "units": float(np.log1p(len(units))),
             "answer_chunk": 1.0 if any(c.chunk.kind == "answer" for c in units) else 0.0,
         }
-        pairs = [_bucket(f"{q}|{h}") for q in sorted(qterms) for h in sorted(head)] + \
-            [_bucket(f"{q}|") for q in sorted(qterms)] if head else [_bucket(f"{q}|") for q in sorted(qterms)]
+        pairs = [_bucket(f"{q}|") for q in sorted(qterms)] + \
+            [_bucket(f"{q}|{h}") for q in sorted(qterms) for h in sorted(head)]
         out.append(SectionCandidate(article_id, heading, units, dense, pairs))
     return out
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from rag.answer.logistic import probability
 from rag.lexicon import also, expand
 from rag.text import split_terms
 
@@ -129,15 +130,30 @@ def polarity(sentence: str, question: str, focus: list[frozenset[str]] | None = 
     return "No" if denies(sentence, question, focus) else "Yes"
 
 
+def _side(q: str) -> int:
+    """+1 for a question about safety, -1 for one about harm, 0 for neither."""
+    return 1 if _Q_SAFE.search(q) else -1 if _Q_HARM.search(q) else 0
+
+
 def reconcile(article_verdict: str, article_question: str, question: str) -> str:
     """An article's own "Yes"/"No" answers its title question; when that title asks about harm and the
     user asks about safety (or the other way round), the same answer means the opposite."""
-    def side(q: str) -> int:
-        return 1 if _Q_SAFE.search(q) else -1 if _Q_HARM.search(q) else 0
-    mine, theirs = side(question), side(article_question)
+    mine, theirs = _side(question), _side(article_question)
     if mine and theirs and mine != theirs:
         return "No" if article_verdict == "Yes" else "Yes"
     return article_verdict
+
+
+def rank_by_focus(focus: list[frozenset[str]], texts: list[str],
+                  scores: list[float]) -> tuple[list[int], list[float], list[float]]:
+    """The first DEPTH evidence sentences (ranked by `scores`) re-ranked by relevance joined to the share
+    of the question's focus each holds: (indices best first, each one's weight, each one's focus share)."""
+    depth = min(DEPTH, len(texts))
+    found = [split_terms(t) for t in texts[:depth]]
+    weights = focus_weights(focus, found)
+    shares = [focus_share(focus, f, weights) for f in found]
+    weight = [scores[i] + FOCUS_WEIGHT * shares[i] for i in range(depth)]
+    return sorted(range(depth), key=lambda i: -weight[i]), weight, shares
 
 
 def decide(question: str, topic: str, texts: list[str], scores: list[float], articles: list[str]) -> Verdict:
@@ -145,21 +161,14 @@ def decide(question: str, topic: str, texts: list[str], scores: list[float], art
     the question's focus decides; an equally strong sentence from another article that points the other
     way makes it "It depends"."""
     focus = focus_terms(question, topic)
-    depth = min(DEPTH, len(texts))
-    if not depth:
+    if not texts:
         raise ValueError("no evidence to decide from")
-    found = [split_terms(t) for t in texts[:depth]]
-    weights = focus_weights(focus, found)
-
-    def weight(i: int) -> float:
-        return scores[i] + FOCUS_WEIGHT * focus_share(focus, found[i], weights)
-
-    ranked = sorted(range(depth), key=lambda i: -weight(i))
+    ranked, weight, _ = rank_by_focus(focus, texts, scores)
     best = ranked[0]
     word = polarity(texts[best], question, focus)
     if len(ranked) > 1:
         runner_up = ranked[1]
-        if weight(runner_up) >= weight(best) - 0.01 and articles[runner_up] != articles[best] \
+        if weight[runner_up] >= weight[best] - 0.01 and articles[runner_up] != articles[best] \
                 and polarity(texts[runner_up], question, focus) != word:
             return Verdict("It depends", best)
     return Verdict(word, best)
@@ -171,8 +180,6 @@ _SELF_DIAGNOSIS = _P["self_diagnosis"]
 def asks_what_is_happening(question: str) -> bool:
     """"Is this a heart attack?": never answered yes or no; an emergency question about what to do is."""
     return bool(_SELF_DIAGNOSIS.search(question))
-
-
 
 
 # -- the learned verdict ------------------------------------------------------------------------------
@@ -203,15 +210,11 @@ def verdict_model() -> dict | None:
     return json.loads(MODEL_FILE.read_text(encoding="utf-8"))
 
 
-def _side(q: str) -> int:
-    return 1 if _Q_SAFE.search(q) else -1 if _Q_HARM.search(q) else 0
-
-
 def verdict_features(question, topic: str, whole: list, direct,
                      sourced: bool = False) -> tuple[dict[str, float], int | None]:
     """The features of one yes/no question against its evidence, and the index in `whole` of the
     sentence the first line would quote (None when the evidence is empty)."""
-    from rag.answer.negation import read
+    from rag.answer.negation import Reading, read
 
     q = question.query
     focus = focus_terms(q, topic)
@@ -233,13 +236,17 @@ def verdict_features(question, topic: str, whole: list, direct,
         _interactions(f)
         return f, None
     texts = [c.text for c in whole]
-    depth = min(DEPTH, len(texts))
-    found = [split_terms(t) for t in texts[:depth]]
-    weights = focus_weights(focus, found)
-    ranked = sorted(range(depth), key=lambda i: -(whole[i].score + FOCUS_WEIGHT * focus_share(focus, found[i], weights)))
+    ranked, _, shares = rank_by_focus(focus, texts, [c.score for c in whole])
     best = ranked[0]
-    reading = read(texts[best], focus)
-    f["focus_share"] = focus_share(focus, found[best], weights)
+    readings: dict[str, Reading] = {}
+
+    def reading_of(text: str) -> Reading:  # each sentence is read once, whichever feature asks first
+        if text not in readings:
+            readings[text] = read(text, focus)
+        return readings[text]
+
+    reading = reading_of(texts[best])
+    f["focus_share"] = shares[best]
     f["cos"] = whole[best].cosine
     f["neg_focus"] = float(reading.negated)
     f["neg_any"] = float(reading.any_negation)
@@ -248,15 +255,15 @@ def verdict_features(question, topic: str, whole: list, direct,
     f["safety_agrees"] = float(sign * f["safety_q"])
     f["contrast"] = 1.0 if f["identity_q"] and _CONTRAST.search(texts[best]) else 0.0
     f["cue_rule"] = 1.0 if polarity(texts[best], q, focus) == "Yes" else -1.0
-    _whole_article(f, whole, whole[best].chunk.article_id, focus)
-    top = [read(texts[i], focus) for i in ranked[:TOP_READ]]
+    _whole_article(f, whole, whole[best].chunk.article_id, reading_of)
+    top = [reading_of(texts[i]) for i in ranked[:TOP_READ]]
     f["neg_share"] = sum(r.negated for r in top) / len(top)
     f["hedge_share"] = sum(r.hedged for r in top) / len(top)
     _interactions(f)
     return f, best
 
 
-def _whole_article(f: dict[str, float], whole: list, article_id: str, focus: list[frozenset[str]]) -> None:
+def _whole_article(f: dict[str, float], whole: list, article_id: str, reading_of) -> None:
     """Cues over every sentence of the deciding article, weighted by closeness to the question: research
     abstracts answer with their results as a whole ("no significant difference in …") more than with one
     sentence."""
@@ -273,7 +280,7 @@ def _whole_article(f: dict[str, float], whole: list, article_id: str, focus: lis
         outcome = read(c.text, OUTCOME)
         pos += w * (outcome.focus_found - outcome.negated_n)
         neg += w * outcome.negated_n
-        r = read(c.text, focus)
+        r = reading_of(c.text)
         neg_any += w * r.any_negation
         focus_neg += w * r.negated
     f["outcome_pos"] = math.log1p(pos / total * len(units))
@@ -305,9 +312,7 @@ def kind_of(features: dict[str, float]) -> str:
 def p_yes(features: dict[str, float], model: dict) -> float:
     """P(yes) from the logistic model (one model for every evidence kind: separate models per kind were
     tried and covered less at the same precision, 0.093 against 0.22 of all questions in CV)."""
-    z = model["intercept"] + sum(w * (features[name] - mu) / s for name, w, mu, s in
-                                 zip(model["features"], model["coef"], model["mean"], model["scale"]))
-    return 1.0 / (1.0 + math.exp(-z))
+    return probability(model, features)
 
 
 SAME_QUESTION_COSINE = _N["same_question_cosine"]  # on gold, heldout and heldout2: 3 of 3 right
