@@ -77,6 +77,12 @@ def split_terms(text: str) -> set[str]:
     return set(terms(_unjoin(text)))
 
 
+def stem_sequence(text: str) -> tuple[str, ...]:
+    """Every word in order, stemmed, stop words kept and compounds taken apart: the sequence a phrase
+    ("over 65") is looked for in, word for word."""
+    return tuple(_stemmer().stemWords(split_words(text)))
+
+
 def split_sentences(text: str) -> list[str]:
     """Split a paragraph into sentences without breaking on "e.g." or "vs." or decimals."""
     parts: list[str] = []

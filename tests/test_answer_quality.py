@@ -53,6 +53,40 @@ def test_a_yes_no_question_without_a_confident_verdict_quotes_the_evidence(shipp
     assert any("alcohol" in c for c in answer.caveats)  # the qualifier the quotes do not address
 
 
+def test_a_qualifier_named_only_about_another_subject_is_not_addressed(shipped):
+    """The library mentions pregnancy about topiramate and ibuprofen about migraine; nothing says whether
+    ibuprofen is safe in pregnancy, and the answer must say that it does not."""
+    answer = shipped.ask("Can I take ibuprofen while pregnant?")
+    assert any("pregnancy" in c for c in answer.caveats)
+
+
+def test_a_qualified_question_leads_with_what_the_library_says_of_the_qualifier(shipped):
+    answer = shipped.ask("Which antibiotic for cystitis in pregnancy?")
+    assert answer.caveats == []
+    first = answer.points[0].text.lower()
+    assert "pregnan" in first.replace("non-pregnant", "")  # about pregnancy, not the regimen for others
+
+
+def test_a_qualifier_phrase_is_found_word_for_word():
+    from rag.answer.question import qualifiers_in
+
+    assert [q.name for q in qualifiers_in("Should people over 65 take aspirin?")] == ["older"]
+    assert qualifiers_in("What is CURB-65?") == []  # a score's name, not an age
+    assert [q.name for q in qualifiers_in("Is it safe while breast feeding?")] == ["breastfeeding"]
+
+
+def test_an_excluded_population_does_not_address_the_qualifier(shipped):
+    from rag.answer import read_question
+    from rag.answer.compose import speaks_to
+
+    q = read_question("Which antibiotic for cystitis in pregnancy?")
+    evidence = shipped.retriever.evidence(shipped.retriever.search(q.query, 10, 4, "hybrid"))
+    pregnancy = q.qualifiers[0]
+    article = evidence.top
+    assert not speaks_to(pregnancy, q, "Nitrofurantoin is first-line for cystitis in non-pregnant women.", article, evidence)
+    assert speaks_to(pregnancy, q, "Cystitis in pregnancy needs a 7-day course.", article, evidence)
+
+
 def test_key_points_stay_on_the_question_subject(shipped):
     answer = shipped.ask("What are the early symptoms of ALS?")
     for point in answer.points:

@@ -16,13 +16,15 @@ speaks of that subject, and then the article it comes from is named.
 
 from __future__ import annotations
 
-from rag.answer.abstain import Abstention, abstention_reason, subject_terms
+import re
+
+from rag.answer.abstain import GENERIC, Abstention, abstention_reason, subject_terms
 from rag.answer.evidence import Candidate, EvidenceSet, Passage, Selection, candidates, direct_answer
 from rag.answer.figures import figure_gap
 from rag.answer.question import Question
 from rag.answer.sections import best_section
 from rag.answer.text import render
-from rag.answer.verdict import decide_verdict, topic_of
+from rag.answer.verdict import ASKING, decide_verdict, topic_of
 from rag.config import Settings
 from rag.documents import Answer, Chunk, Citation, KeyPoint, Passage as CitedPassage, Source
 from rag.glossary import explain
@@ -127,6 +129,7 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
     passing = {p.chunk.id for p in evidence.passages
                if p.chunk.kind == "body" and p.dense >= settings.min_similarity}
     pool, same = on_subject([c for c in whole if c.chunk.id in passing], question, evidence)
+    restricted = qualifier_first(question, pool, evidence) if settings.qualifier_first else []
     topic = topic_of(hits[0].chunk.title, evidence.answer_line(top))
 
     notices: list[str] = []
@@ -183,7 +186,9 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
     else:  # the evidence passed the threshold but none of it is quotable: do not pretend otherwise
         return abstain(question, evidence, audience, Abstention("no_quotable_text"))
 
-    chosen = _key_points(question, pool, said, settings.max_points)
+    first = said.take([c for c in pool if c in restricted], len(restricted))
+    pool = [c for c in pool if c not in first]
+    chosen = [("", c) for c in first] + _key_points(question, pool, said, settings.max_points - len(first))
     points = [_point(citer, cand, n, group, "" if same.get(cand.chunk.article_id, True) else
                      evidence.titles.get(cand.chunk.article_id, cand.chunk.article_id))
               for n, (group, cand) in enumerate(chosen, start=1)]
@@ -209,10 +214,11 @@ def _answered(question: Question, evidence: EvidenceSet, audience: str, citer: C
     answer.evidence = evidence_note(answer.sources)
     answer.passages = citer.cited_passages()
     answer.notices = notices
-    quoted = [direct_text] + [p.text for p in points]
-    answer.caveats = unaddressed(question, quoted)
+    direct_article = next((c.article_id for c in citer.citations if c.sentence == 0), evidence.top)
+    quoted = [(direct_text, direct_article)] + [(p.text, p.article_id) for p in points]
+    answer.caveats = unaddressed(question, quoted, evidence)
     if audience == "patient":
-        answer.glossary = explain(" ".join(quoted))
+        answer.glossary = explain(" ".join(text for text, _ in quoted))
     answer.text = render(answer)
     return answer
 
@@ -252,11 +258,45 @@ def on_subject(pool: list[Candidate], question: Question,
     return out, same
 
 
-def unaddressed(question: Question, quoted: list[str]) -> list[str]:
-    """The question's qualifiers ("in pregnancy", "with alcohol") that no quoted sentence speaks to."""
-    said = split_terms(" ".join(quoted))
+_EXCLUDED = re.compile(r"\bnon-?\w+", re.I)  # "non-pregnant", "nonsmokers": the population left out
+
+
+def speaks_to(qualifier, question: Question, text: str, article: str, evidence: EvidenceSet) -> bool:
+    """Does this quoted sentence speak to the qualifier of the question? It names the qualifier (not as an
+    exclusion: "non-pregnant women" says the advice is for others) and is about what the question asks of
+    it: it comes from the best article (the one retrieval found on the question's subject, whatever words
+    the user chose), or it or its article's subject shares a word of the question beyond the qualifier and
+    the words of asking. "Topiramate carries a risk of fetal malformations" in an article on migraine
+    prevention does not tell whether ibuprofen is safe in pregnancy; "In pregnancy, labetalol is used" in
+    the article on hypertension does answer a question on hypertension in pregnancy."""
+    said = split_terms(_EXCLUDED.sub(" ", text))
+    if not qualifier.addressed & said:
+        return False
+    asked = question.terms - GENERIC - ASKING - qualifier.asks
+    return not asked or article == evidence.top or bool(
+        asked & (said | subject_terms(evidence.titles.get(article, ""), evidence.answer_line(article))))
+
+
+def unaddressed(question: Question, quoted: list[tuple[str, str]], evidence: EvidenceSet) -> list[str]:
+    """The question's qualifiers ("in pregnancy", "with alcohol") that no quoted (sentence, article id)
+    speaks to."""
     return [f"None of the quoted passages addresses {q.label}; this answer does not say how it applies there."
-            for q in question.qualifiers if not (q.addressed & said)]
+            for q in question.qualifiers
+            if not any(speaks_to(q, question, text, article, evidence) for text, article in quoted)]
+
+
+def qualifier_first(question: Question, pool: list[Candidate], evidence: EvidenceSet) -> list[Candidate]:
+    """A question restricted to a population or context ("antibiotic for cystitis in pregnancy?") gets as
+    its first key point the best on-subject sentence that speaks to the restriction ("pregnancy ... takes
+    the patient outside this pathway"), when the evidence holds one; the general advice follows. One
+    sentence a qualifier, best first."""
+    firsts: list[Candidate] = []
+    for q in question.qualifiers:
+        hit = next((c for c in pool if c not in firsts and speaks_to(q, question, c.text, c.chunk.article_id, evidence)),
+                   None)
+        if hit is not None:
+            firsts.append(hit)
+    return firsts
 
 
 def _key_points(question: Question, pool: list[Candidate], said: Selection,

@@ -15,7 +15,7 @@ from pathlib import Path
 from rag.answer.figures import asks_for
 from rag.answer.verdict import asks_what_is_happening
 from rag.questions import comparison_parts, is_emergency, question_type
-from rag.text import split_terms, terms
+from rag.text import split_terms, stem_sequence, terms
 
 QUALIFIERS_FILE = Path(__file__).resolve().parent.parent / "data" / "qualifiers.toml"
 
@@ -27,23 +27,31 @@ class Qualifier:
     name: str
     label: str
     addressed: frozenset[str]
+    asks: frozenset[str] = frozenset()  # the stems that name it in a question
 
 
 @lru_cache(maxsize=1)
-def _qualifier_table() -> list[tuple[Qualifier, list[frozenset[str]]]]:
+def _qualifier_table() -> list[tuple[Qualifier, list[tuple[str, ...]]]]:
     data = tomllib.loads(QUALIFIERS_FILE.read_text(encoding="utf-8"))
     table = []
     for name, entry in data.items():
         addressed = frozenset().union(*(split_terms(w) for w in entry["addressed"]))
-        phrases = [frozenset(split_terms(w)) for w in entry["asks"]]
-        table.append((Qualifier(name, entry["label"], addressed), [p for p in phrases if p]))
+        asks = frozenset().union(*(split_terms(w) for w in entry["asks"]))
+        phrases = [stem_sequence(w) for w in entry["asks"]]
+        table.append((Qualifier(name, entry["label"], addressed, asks), [p for p in phrases if p]))
     return table
 
 
+def _contains(seq: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(seq[i:i + n] == phrase for i in range(len(seq) - n + 1))
+
+
 def qualifiers_in(text: str) -> list[Qualifier]:
-    """The qualifiers a question names: every stem of one of a qualifier's phrases is in the question."""
-    found = split_terms(text)
-    return [q for q, phrases in _qualifier_table() if any(p <= found for p in phrases)]
+    """The qualifiers a question names: one of a qualifier's phrases, word for word (stemmed), in the
+    question. "over 65" must be those two words: the 65 of "CURB-65" is not an age."""
+    seq = stem_sequence(text)
+    return [q for q, phrases in _qualifier_table() if any(_contains(seq, p) for p in phrases)]
 
 
 @dataclass

@@ -46,7 +46,7 @@ class Verdict:
 
 
 # Words of asking, not of the thing asked about ("can I just take…", "does it usually affect…").
-_ASKING = split_terms("""take taking took give giving given get getting got start starting starts
+ASKING = split_terms("""take taking took give giving given get getting got start starting starts
     use using used need needs needed still just usual usually really actually ok okay fine go going affect
     affects plain tablet tablets pill pills thing things someone somebody people person patient
     patients kid kids child my mum dad worth like""")
@@ -56,7 +56,7 @@ def focus_terms(question: str, topic: str) -> list[frozenset[str]]:
     """What the question asks beyond its topic (the best article's title): one group per word, holding
     the word and the classes, generic names or clinical words it stands for ("heart": "cardiac"). Without
     anything beyond the topic, the whole question is the focus."""
-    q = split_terms(question) - _ASKING
+    q = split_terms(question) - ASKING
     return [also(t) for t in sorted((q - expand(split_terms(topic))) or q)]
 
 
