@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from rag.config import DISCLAIMER, PATIENT_ADVICE
+from rag.config import DISCLAIMER, PATIENT_ADVICE, PATIENT_DISCLAIMER
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,8 @@ def test_out_of_scope_question_abstains_and_suggests_topics(pipeline):
 
 def test_patient_audience_adds_the_advice_line(pipeline):
     answer = pipeline.ask("How is myasthenia gravis diagnosed?", audience="patient")
-    assert PATIENT_ADVICE in answer.text and DISCLAIMER in answer.text
+    assert PATIENT_ADVICE in answer.text and answer.text.rstrip().endswith(PATIENT_DISCLAIMER)
+    assert "clinical judgement" not in answer.text  # the clinician's disclaimer is not the patient's
     assert answer.sources[0].article_id == "neuro/myasthenia-gravis"
 
 
