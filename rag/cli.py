@@ -114,7 +114,8 @@ def serve(
         err.print(f"[yellow]warning:[/] {pipeline.store.fallback}", highlight=False)
     err.print(f"Index loaded in {time.perf_counter() - started:.1f} s: {pipeline.info()}", highlight=False)
     try:
-        err.print(f"Chat on http://{settings.host}:{settings.port}/ (Ctrl+C stops it)", highlight=False)
+        err.print(f"Chat on http://{settings.host}:{settings.port}/ and its JSON API under /api (description: "
+                  f"/api/openapi.json); Ctrl+C stops it", highlight=False)
         launch(pipeline, host=settings.host, port=settings.port, concurrency=settings.concurrency,
                queue_size=settings.queue_size, settings=settings)
     except PortInUse as exc:
