@@ -191,7 +191,8 @@ def eval_run(
         f"citation precision {fmt(c['precision'])}; abstention f1 {fmt(ab['f1'])}; "
         f"p50 {fmt(headline['latency_ms']['p50'])} ms",
         highlight=False, soft_wrap=True)
-    out.print(f"Report: {out_dir / 'report.md'}", highlight=False, soft_wrap=True)
+    out.print(f"Report: {out_dir / 'report.md'} and {out_dir / 'report.html'} (one file, for a browser)", highlight=False,
+              soft_wrap=True)
 
 
 @eval_app.command("compare")
