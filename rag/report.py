@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -195,44 +194,14 @@ def write_report(out: Path, *, gold_path: str, index_info: dict, primary: str, m
     (out / "report.html").write_text(html_report(lines, out, plots, worst), encoding="utf-8")
 
 
-def _md_inline(text: str) -> str:
-    """Escape, then render the only inline Markdown report.md uses: `code` and **bold**."""
-    text = html.escape(text, quote=True)
-    text = re.sub(r"`([^`]*)`", r"<code>\1</code>", text)
-    return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", text)
-
-
 def _md_to_html(lines: list[str]) -> str:
-    """report.md's headings, paragraphs and tables as HTML, every piece of text escaped (gold questions
-    and article ids are user data). The worst questions are written separately, with their answers."""
-    out: list[str] = []
-    table: list[list[str]] = []
+    """report.md up to its worst questions (written separately, with their answers) as HTML, by
+    markdown-it with raw HTML off: markup in a gold question or an article id is shown as text."""
+    from markdown_it import MarkdownIt
 
-    def flush():
-        if table:
-            head, body = table[0], [r for r in table[1:] if not all(set(c) <= {"-"} for c in r)]
-            out.append("<table><thead><tr>" + "".join(f"<th>{_md_inline(c)}</th>" for c in head) + "</tr></thead><tbody>"
-                       + "".join("<tr>" + "".join(f"<td>{_md_inline(c)}</td>" for c in r) + "</tr>" for r in body)
-                       + "</tbody></table>")
-            table.clear()
-
-    for line in lines:
-        if line.startswith("## The 20 worst questions"):
-            break
-        if line.startswith("|"):
-            table.append([c.strip() for c in line.strip().strip("|").split("|")])
-            continue
-        flush()
-        if line.startswith("## Plots") or line.startswith("!["):
-            continue
-        if line.startswith("# "):
-            out.append(f"<h1>{_md_inline(line[2:])}</h1>")
-        elif line.startswith("## "):
-            out.append(f"<h2>{_md_inline(line[3:])}</h2>")
-        elif line.strip():
-            out.append(f"<p>{_md_inline(line)}</p>")
-    flush()
-    return "\n".join(out)
+    cut = next((i for i, line in enumerate(lines) if line.startswith("## The 20 worst questions")), len(lines))
+    kept = [line for line in lines[:cut] if not line.startswith(("## Plots", "!["))]
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render("\n".join(kept))
 
 
 def _worst_html(r: Result) -> str:

@@ -168,7 +168,7 @@ def test_rag_eval_on_a_markdown_corpus_with_minimal_gold(user_corpus):
     for png in ("recall_at_k.png", "latency_hist.png", "by_type.png"):
         assert (out / png).stat().st_size > 1000
     page = (out / "report.html").read_text()
-    assert page.count("src='data:image/png;base64,") == 3 and "<table>" in page
+    assert page.count("src='data:image/png;base64,") == 3 and "<table>" in page and "<h2>Headline</h2>" in page
     assert "<code>missing/article</code>" in page and "report.html" in run.stdout
     assert "gold article id not in the index: missing/article" in run.stderr
 
