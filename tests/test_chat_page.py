@@ -90,7 +90,7 @@ def test_the_newest_answer_opens_at_its_first_line(page, artifacts):
     ask(page, "How is myasthenia gravis diagnosed?")
     assert first_line_visible(page)
     ask(page, "and how is it treated?")
-    assert first_line_visible(page), "the chat scrolled past the direct answer"
+    assert first_line_visible(page), "the newest answer's first line is out of view"
     assert "Read as:" in page.locator(BOTS).last.inner_text()
     shot(page, artifacts, "1-newest-answer")
 

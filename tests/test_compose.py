@@ -124,3 +124,20 @@ def test_evidence_label_says_when_only_research_is_cited(pipeline):
     assert evidence_note(research + [Source(3, "reference", "G", "a", "Guideline", "J", 2021, 2)]) == \
         "Evidence: 1 guideline, 1 research reference."
     assert pipeline.ask("How is myasthenia gravis diagnosed?").evidence.startswith("Evidence: 1 guideline")
+
+
+def test_patient_view_puts_plain_sentences_first(shipped):
+    """The patient view had the clinician's order, jargon first. The same points, plainest first; markers
+    still numbered in reading order."""
+    from rag.glossary import unexplained
+
+    pieces = shipped.retriever.vocabulary.pieces
+    question = "How is Bell's palsy treated?"
+    clinician, patient = shipped.ask(question), shipped.ask(question, audience="patient")
+    assert sorted(p.text for p in patient.points) == sorted(p.text for p in clinician.points)
+    hardness = [unexplained(p.text, pieces) for p in patient.points]
+    assert hardness == sorted(hardness) and hardness != [unexplained(p.text, pieces) for p in clinician.points]
+    assert [c.marker for c in patient.citations] == list(range(1, len(patient.citations) + 1))
+    firsts = [s for p in [patient.direct_sources] + [p.sources for p in patient.points] for s in p]
+    assert list(dict.fromkeys(firsts)) == sorted(set(firsts))  # sources numbered in order of first use
+    assert unexplained("Level A evidence supports corticosteroids", pieces) >= 1
