@@ -123,6 +123,9 @@ def test_evidence_label_says_when_only_research_is_cited(pipeline):
     assert evidence_note(research).startswith("Evidence: research only")
     assert evidence_note(research + [Source(3, "reference", "G", "a", "Guideline", "J", 2021, 2)]) == \
         "Evidence: 1 guideline, 1 research reference."
+    guidelines = [Source(1, "article", "A", "a")] + [Source(n, "reference", "G", "a", "Guideline", "J", 2021, n)
+                                                      for n in (2, 3)]
+    assert evidence_note(guidelines) == "Evidence: 2 guidelines, no research."  # not "2 guideline and 0 research"
     assert pipeline.ask("How is myasthenia gravis diagnosed?").evidence.startswith("Evidence: 1 guideline")
 
 

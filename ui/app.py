@@ -6,7 +6,9 @@ Conversation for follow-up questions. Binds 127.0.0.1 unless told otherwise; acc
 no files (ui/guard.py closes those routes and caps request sizes and failed logins).
 
 A question never ends in a bare "Error" badge or a traceback: a damaged index is handled by the pipeline
-(it switches generation and answers again), and anything it still cannot answer becomes a plain message.
+(it switches generation and answers again), and anything it still cannot answer becomes a plain message,
+with the question kept in the box and a Retry button. `launch` also mounts the JSON API (ui/api.py) under
+/api, behind the same guard, password and answer gate.
 """
 
 from __future__ import annotations
@@ -57,12 +59,12 @@ CSS = """
 #chat a.cite {text-decoration: none; font-weight: 600;}
 #chat .copy-links a {margin-right: 2px;}
 .read-as {font-size: 0.8em; color: #6b7280;}
-#retry-row {align-items: center;}
+#retry {border: 2px solid #d97706 !important;}
 @media (max-width: 640px) {
   #question-row {flex-wrap: wrap !important; gap: 6px !important;}
   #question-row > .form {flex: 1 1 100% !important; min-width: 100% !important;}  /* the box's wrapper */
   #question textarea {min-height: 3.4em; font-size: 16px;}
-  #ask, #new {flex: 1 1 40% !important; min-width: 0 !important;}
+  #ask, #new, #retry {flex: 1 1 28% !important; min-width: 0 !important;}
   #disclaimer {font-size: 0.8em; padding: 4px 10px;}
   #disclaimer .more {display: none;}
   #chat {height: 55vh !important; min-height: 0 !important;}
@@ -241,9 +243,10 @@ def build_app(pipeline: Pipeline, feedback: FeedbackStore, gate: Gate | None = N
                     box = gr.Textbox(placeholder="Ask a clinical question…", show_label=False, scale=8, lines=1,
                                      max_lines=6, elem_id="question", min_width=200)
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask", min_width=80)
+                    # Beside Ask, where the eye already is (on a phone a row below would be out of view).
+                    retry = gr.Button("Retry", variant="secondary", visible=False, elem_id="retry", scale=1,
+                                      min_width=80)
                     clear = gr.Button("New conversation", scale=2, elem_id="new", min_width=150)
-                with gr.Row(elem_id="retry-row"):
-                    retry = gr.Button("Retry", variant="secondary", visible=False, elem_id="retry", scale=0)
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(EMPTY_PANEL, elem_id="sources")
