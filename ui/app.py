@@ -68,7 +68,8 @@ CSS = """
   #disclaimer {font-size: 0.8em; padding: 4px 10px;}
   #disclaimer .more {display: none;}
   #chat {height: 55vh !important; min-height: 0 !important;}
-  #chat [data-testid='bot'] {font-size: 0.9em;}
+  #chat .bot-row {max-width: 100% !important; margin-left: 0 !important;}  /* the whole width for the answer */
+  #chat [data-testid='bot'] :is(p, li, strong) {font-size: 15px !important;}
 }
 """
 # The page's script: [n] markers and copy links in the chat, handled on the page (no round trip).
