@@ -114,7 +114,8 @@ def serve(
         err.print(f"[yellow]warning:[/] {pipeline.store.fallback}", highlight=False)
     err.print(f"Index loaded in {time.perf_counter() - started:.1f} s: {pipeline.info()}", highlight=False)
     try:
-        err.print(f"Chat on http://{settings.host}:{settings.port}/ (Ctrl+C stops it)", highlight=False)
+        err.print(f"Chat on http://{settings.host}:{settings.port}/ and its JSON API under /api (description: "
+                  f"/api/openapi.json); Ctrl+C stops it", highlight=False)
         launch(pipeline, host=settings.host, port=settings.port, concurrency=settings.concurrency,
                queue_size=settings.queue_size, settings=settings)
     except PortInUse as exc:
@@ -190,7 +191,8 @@ def eval_run(
         f"citation precision {fmt(c['precision'])}; abstention f1 {fmt(ab['f1'])}; "
         f"p50 {fmt(headline['latency_ms']['p50'])} ms",
         highlight=False, soft_wrap=True)
-    out.print(f"Report: {out_dir / 'report.md'}", highlight=False, soft_wrap=True)
+    out.print(f"Report: {out_dir / 'report.md'} and {out_dir / 'report.html'} (one file, for a browser)", highlight=False,
+              soft_wrap=True)
 
 
 @eval_app.command("compare")

@@ -26,6 +26,18 @@ DISCLAIMER = (
     "For information only, not medical advice. Answers are assembled from the articles in this library "
     "and may be incomplete or out of date; check them against current guidelines and use clinical judgement."
 )
+# Patients read a disclaimer in their own terms: "use clinical judgement" is addressed to a clinician.
+PATIENT_DISCLAIMER = (
+    "For information only, not medical advice. These answers are taken from articles written for health "
+    "professionals and may be incomplete or out of date. If you are worried about your health, ask a doctor, "
+    "nurse or pharmacist; in an emergency call your local emergency number."
+)
+
+
+def disclaimer_for(audience: str) -> str:
+    return PATIENT_DISCLAIMER if audience == "patient" else DISCLAIMER
+
+
 PATIENT_ADVICE = (
     "This is general information, not a diagnosis or advice for you. Do not start, stop or change any "
     "medicine or treatment because of it: talk to your doctor, nurse or pharmacist about your own situation."

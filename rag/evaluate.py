@@ -63,6 +63,9 @@ class Result:
     best_chunk_f1: float | None = None  # the best token F1 among all retrieved chunks' texts
     conversation: str | None = None
     turn: int = 0
+    # What the answer quotes, for a person reading the report: {"source", "article_id", "quote"} per
+    # distinct quoted passage, in the answer's order.
+    cited: list[dict] = field(default_factory=list)
 
 
 def _mean(values: list[float]) -> float | None:
@@ -149,6 +152,15 @@ def check_citations(pipeline: Pipeline, answer: Answer) -> tuple[int, int]:
     return len(answer.citations), supported
 
 
+def cited_passages(answer: Answer) -> list[dict]:
+    seen, out = set(), []
+    for c in sorted(answer.citations, key=lambda c: c.marker):
+        if (c.chunk_id, c.start, c.end) not in seen:
+            seen.add((c.chunk_id, c.start, c.end))
+            out.append({"source": c.source, "article_id": c.article_id, "quote": c.quote})
+    return out
+
+
 def run_question(pipeline: Pipeline, question: str, mode: str, *, qid: str,
                  gold_ids: list[str], key_facts: list[str] | None, answerable: bool, qtype: str | None = None,
                  gold_answer: str | None = None, decision: str | None = None,
@@ -166,7 +178,7 @@ def run_question(pipeline: Pipeline, question: str, mode: str, *, qid: str,
         answer_text=answer.text, answer_body=body, latency_ms=answer.timings_ms.get("total", 0.0),
         citations_checked=checked, citations_supported=supported,
         facts_found=[f for f in (key_facts or []) if fact_in(f, nbody)], polarity=polarity(answer),
-        verdict=verdict_of(answer), top_chunk_f1=top_f1, best_chunk_f1=best_f1,
+        verdict=verdict_of(answer), top_chunk_f1=top_f1, best_chunk_f1=best_f1, cited=cited_passages(answer),
     )
     return result, answer
 

@@ -92,3 +92,16 @@ def explain(text: str, limit: int = 8) -> list[tuple[str, str]]:
         seen.add(meaning)
         out.append((term, meaning))
     return out[:limit]
+
+
+_GRADING = re.compile(r"\b(?:[Ll]evel|[Cc]lass|[Gg]rade)\s+(?:I{1,3}[ab]?|IV|[A-C])\b")  # "Level A", "Class IIa": for clinicians
+_WORDS = re.compile(r"[^\W\d_][\w'-]*")
+
+
+def unexplained(text: str, pieces) -> int:
+    """How many words of `text` a patient would stumble on: technical words (the model's WordPiece
+    tokenizer cuts them into 2+ pieces, as it does names and jargon but not everyday words) that the
+    glossary does not explain, and evidence grades such as "Level A"."""
+    explained = {w.lower() for term, _ in explain(text, limit=len(GLOSSARY)) for w in term.split()}
+    hard = {w.lower() for w in _WORDS.findall(text) if len(w) > 3 and pieces(w.lower()) >= 2}
+    return len(hard - explained) + len(_GRADING.findall(text))

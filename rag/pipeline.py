@@ -165,7 +165,8 @@ class Pipeline:
             return True
 
     def new_conversation(self) -> Conversation:
-        return Conversation(known=self.subjects)
+        # The vocabulary of whichever generation is in use when the question comes, not at creation.
+        return Conversation(known=self.subjects, unknown=lambda text: self.retriever.vocabulary.unknown(text))
 
     @classmethod
     def open(cls, settings: Settings, index_dir: Path | None = None, embedder: Embedder | None = None) -> "Pipeline":

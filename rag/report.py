@@ -1,8 +1,14 @@
-"""Writing an evaluation run to disk for a person to read: metrics.json, results.jsonl, report.md and
-PNG plots; and comparing two runs."""
+"""Writing an evaluation run to disk for a person to read: metrics.json, results.jsonl, report.md, PNG
+plots and report.html (one file to open in a browser: the same tables, the plots inline, and the worst
+questions with their whole answers and the passages they cite); and comparing two runs.
+
+matplotlib is part of the default install, so every report has its plots; it is imported only here, when a
+report is written, so that `rag ask` and `rag serve` never pay for it."""
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -51,13 +57,11 @@ def flatten(metrics: dict, prefix: str = "") -> dict[str, float | None]:
 
 
 def _plots(out: Path, by_mode: dict[str, list[Result]], primary: str, metrics: dict) -> list[str]:
-    try:
-        import matplotlib
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return []
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     written = []
     ks = list(range(1, 11))
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -170,11 +174,9 @@ def write_report(out: Path, *, gold_path: str, index_info: dict, primary: str, m
     if plots:
         lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
 
-    worst = sorted(by_mode[primary], key=badness, reverse=True)[:20]
+    worst = [r for r in sorted(by_mode[primary], key=badness, reverse=True)[:20] if badness(r) > 0]
     lines += ["## The 20 worst questions", ""]
     for r in worst:
-        if badness(r) == 0:
-            break
         verdict = ("abstained" if r.abstained else "answered")
         lines += [f"### {r.id} ({r.type or 'untyped'}, {'answerable' if r.answerable else 'unanswerable'}) – {verdict}",
                   f"- **Question:** {r.question}",
@@ -189,6 +191,56 @@ def write_report(out: Path, *, gold_path: str, index_info: dict, primary: str, m
                          f" (verdict: {r.verdict or 'none'})")
         lines.append("")
     (out / "report.md").write_text("\n".join(lines))
+    (out / "report.html").write_text(html_report(lines, out, plots, worst), encoding="utf-8")
+
+
+def _md_to_html(lines: list[str]) -> str:
+    """report.md up to its worst questions (written separately, with their answers) as HTML, by
+    markdown-it with raw HTML off: markup in a gold question or an article id is shown as text."""
+    from markdown_it import MarkdownIt
+
+    cut = next((i for i, line in enumerate(lines) if line.startswith("## The 20 worst questions")), len(lines))
+    kept = [line for line in lines[:cut] if not line.startswith(("## Plots", "!["))]
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render("\n".join(kept))
+
+
+def _worst_html(r: Result) -> str:
+    e = lambda t: html.escape(str(t), quote=True)  # noqa: E731
+    facts = ""
+    if r.key_facts:
+        missing = [f for f in r.key_facts if f not in r.facts_found]
+        facts = f"<li><b>Key facts missing:</b> {e(', '.join(missing) or 'none')}</li>"
+    decision = (f"<li><b>Decision:</b> gold {e(r.decision)}, answer {e(r.polarity or 'no verdict')} "
+                f"(verdict: {e(r.verdict or 'none')})</li>") if r.decision else ""
+    cited = "".join(f"<blockquote><small>[{e(c['source'])}] {e(c['article_id'])}</small><br>{e(c['quote'])}</blockquote>"
+                    for c in r.cited) or "<p><i>No passage cited.</i></p>"
+    return (f"<section class='worst'><h3>{e(r.id)} ({e(r.type or 'untyped')}, "
+            f"{'answerable' if r.answerable else 'unanswerable'}) – {'abstained' if r.abstained else 'answered'}</h3>"
+            f"<ul><li><b>Question:</b> {e(r.question)}</li>"
+            f"<li><b>Gold articles:</b> {e(', '.join(r.gold_article_ids) or '(none)')}; gold rank: "
+            f"{e(first_gold_rank(r) or 'not in top 10')}</li>"
+            f"<li><b>Retrieved:</b> {e(', '.join(r.ranked_articles[:3]))}</li>{facts}{decision}</ul>"
+            f"<details open><summary>The answer</summary><pre>{e(r.answer_text)}</pre></details>"
+            f"<details><summary>Cited passages ({len(r.cited)})</summary>{cited}</details></section>")
+
+
+HTML_STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#1f2937}
+table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #d1d5db;padding:3px 8px;text-align:left}
+th{background:#f3f4f6}pre{white-space:pre-wrap;background:#f9fafb;padding:8px;border:1px solid #e5e7eb}
+blockquote{border-left:3px solid #f59e0b;margin:6px 0;padding:2px 10px;background:#fffbeb}
+section.worst{border-top:1px solid #e5e7eb;margin-top:1em}img{max-width:100%;border:1px solid #e5e7eb}"""
+
+
+def html_report(lines: list[str], out: Path, plots: list[str], worst: list[Result]) -> str:
+    """One self-contained page: nothing to fetch, plots inline as base64 PNG, every text escaped."""
+    images = "".join(f"<figure><img alt='{html.escape(p)}' src='data:image/png;base64,"
+                     f"{base64.b64encode((out / p).read_bytes()).decode()}'></figure>" for p in plots)
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Evaluation report</title>"
+            f"<style>{HTML_STYLE}</style></head><body>{_md_to_html(lines)}"
+            f"<h2>Plots</h2>{images}<h2>The 20 worst questions</h2>"
+            f"<p>Ordered by how wrong they are (declined when answerable, gold article not found, key facts "
+            f"missing, wrong yes/no); each with its whole answer and the passages it quotes.</p>"
+            f"{''.join(_worst_html(r) for r in worst) or '<p>None.</p>'}</body></html>")
 
 
 def load_metrics(path: Path) -> dict:

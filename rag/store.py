@@ -116,6 +116,9 @@ def write_generation(
                   default=0)
     name = f"gen-{seq:06d}-{time.strftime('%Y%m%dT%H%M%S')}"
     tmp = index_dir / f".tmp-{name}"
+    # Builds run one at a time (the build lock), so a folder already under this name is what a build
+    # killed within the same second left behind; it would make mkdir fail and this build with it.
+    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         ids = np.array([c.id for c in chunks], dtype=np.int64)

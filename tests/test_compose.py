@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from rag.config import DISCLAIMER, PATIENT_ADVICE
+from rag.config import DISCLAIMER, PATIENT_ADVICE, PATIENT_DISCLAIMER
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,8 @@ def test_out_of_scope_question_abstains_and_suggests_topics(pipeline):
 
 def test_patient_audience_adds_the_advice_line(pipeline):
     answer = pipeline.ask("How is myasthenia gravis diagnosed?", audience="patient")
-    assert PATIENT_ADVICE in answer.text and DISCLAIMER in answer.text
+    assert PATIENT_ADVICE in answer.text and answer.text.rstrip().endswith(PATIENT_DISCLAIMER)
+    assert "clinical judgement" not in answer.text  # the clinician's disclaimer is not the patient's
     assert answer.sources[0].article_id == "neuro/myasthenia-gravis"
 
 
@@ -122,4 +123,24 @@ def test_evidence_label_says_when_only_research_is_cited(pipeline):
     assert evidence_note(research).startswith("Evidence: research only")
     assert evidence_note(research + [Source(3, "reference", "G", "a", "Guideline", "J", 2021, 2)]) == \
         "Evidence: 1 guideline, 1 research reference."
+    guidelines = [Source(1, "article", "A", "a")] + [Source(n, "reference", "G", "a", "Guideline", "J", 2021, n)
+                                                      for n in (2, 3)]
+    assert evidence_note(guidelines) == "Evidence: 2 guidelines, no research."  # not "2 guideline and 0 research"
     assert pipeline.ask("How is myasthenia gravis diagnosed?").evidence.startswith("Evidence: 1 guideline")
+
+
+def test_patient_view_puts_plain_sentences_first(shipped):
+    """The patient view had the clinician's order, jargon first. The same points, plainest first; markers
+    still numbered in reading order."""
+    from rag.glossary import unexplained
+
+    pieces = shipped.retriever.vocabulary.pieces
+    question = "How is Bell's palsy treated?"
+    clinician, patient = shipped.ask(question), shipped.ask(question, audience="patient")
+    assert sorted(p.text for p in patient.points) == sorted(p.text for p in clinician.points)
+    hardness = [unexplained(p.text, pieces) for p in patient.points]
+    assert hardness == sorted(hardness) and hardness != [unexplained(p.text, pieces) for p in clinician.points]
+    assert [c.marker for c in patient.citations] == list(range(1, len(patient.citations) + 1))
+    firsts = [s for p in [patient.direct_sources] + [p.sources for p in patient.points] for s in p]
+    assert list(dict.fromkeys(firsts)) == sorted(set(firsts))  # sources numbered in order of first use
+    assert unexplained("Level A evidence supports corticosteroids", pieces) >= 1

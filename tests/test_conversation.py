@@ -81,3 +81,36 @@ def test_a_name_the_library_lacks_does_not_follow_the_conversation(shipped):
     third = shipped.ask("and does sirolimus help it?", conversation=c)
     assert third.abstained and third.notices == ["The library never mentions: sirolimus."]
 
+
+
+def test_non_ascii_names_are_read_whole():
+    """"Guillain-Barré" was read as "Guillain-Barr": the word pattern knew only ASCII letters."""
+    assert topic_words("My dad has Guillain-Barré syndrome, how is it treated?") == ["Guillain-Barré", "syndrome"]
+    c = Conversation()
+    c.add("How is Guillain-Barré syndrome treated?", "How is Guillain-Barré syndrome treated?",
+          "Guillain-Barré syndrome", None)
+    assert "(Guillain-Barré syndrome" in c.rewrite("and how long until he walks again?")[0]
+
+
+def test_a_question_about_something_the_library_never_mentions_starts_afresh(shipped):
+    """Found in the chat: "What is tirzepatide used for?" after Bell's palsy was asked as "… (Bell's palsy)"
+    and answered about Bell's palsy. A name the library lacks is a new subject; described with "the" it is
+    part of the topic ("the jerky movements" of Huntington's disease)."""
+    c = shipped.new_conversation()
+    shipped.ask("How is Bell's palsy treated?", conversation=c)
+    answer = shipped.ask("What is tirzepatide used for?", conversation=c)
+    assert not answer.followup and "Bell" not in answer.query
+    assert answer.abstained and "tirzepatide" in " ".join(answer.notices)
+    c = shipped.new_conversation()
+    shipped.ask("How many repeats does it take to get Huntington's disease?", conversation=c)
+    jerky = shipped.ask("is there anything for the jerky movements?", conversation=c)
+    assert jerky.followup and "Huntington" in jerky.query
+
+
+def test_a_drug_the_library_uses_still_follows_the_topic(shipped):
+    """The rule above is about names the library never mentions; a drug it does mention, asked about
+    without a pronoun, keeps the topic (treating those as new topics lowered follow-up recall)."""
+    c = shipped.new_conversation()
+    shipped.ask("Which genes are involved in familial ALS?", conversation=c)
+    answer = shipped.ask("is there a drug aimed at the second gene you mentioned?", conversation=c)
+    assert answer.followup and "ALS" in answer.query

@@ -167,6 +167,9 @@ def test_rag_eval_on_a_markdown_corpus_with_minimal_gold(user_corpus):
     assert "| hybrid | dense | bm25 |" in report
     for png in ("recall_at_k.png", "latency_hist.png", "by_type.png"):
         assert (out / png).stat().st_size > 1000
+    page = (out / "report.html").read_text()
+    assert page.count("src='data:image/png;base64,") == 3 and "<table>" in page and "<h2>Headline</h2>" in page
+    assert "<code>missing/article</code>" in page and "report.html" in run.stdout
     assert "gold article id not in the index: missing/article" in run.stderr
 
 
@@ -245,3 +248,18 @@ def test_wrong_first_lines_stay_rare(subset_metrics):
 def test_no_regression_in_false_abstention(subset_metrics):
     assert subset_metrics["abstention"]["false_abstention_rate"] <= MAX_FALSE_ABSTENTION
     assert subset_metrics["n_questions"] == 80 and subset_metrics["n_conversations"] == 16
+
+
+def test_html_report_is_one_escaped_file_with_the_worst_answers_and_their_passages(tmp_path):
+    """Gold questions and articles are user data: whatever markup they hold is shown, never run."""
+    from rag.report import html_report
+
+    bad = result(["a"], ["b"], id="q<1>", question="is <script>alert(1)</script> safe?",
+                 answer_text="No, it is not [1].\nFor information only.", key_facts=["x & y"],
+                 cited=[{"source": 1, "article_id": "neuro/<b>", "quote": "A <img src=x onerror=alert(1)> quote"}])
+    page = html_report(["# Evaluation report", "", "Gold file `<gold>.jsonl`", "", "| metric | value |", "|---|---|",
+                        "| a<b | 1 |"], tmp_path, [], [bad])
+    assert "<script>" not in page and "<img src=x" not in page and "neuro/<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "A &lt;img src=x onerror=alert(1)&gt; quote" in page
+    assert "No, it is not [1]." in page and "neuro/&lt;b&gt;" in page and "<td>a&lt;b</td>" in page
+    assert "<code>&lt;gold&gt;.jsonl</code>" in page and "x &amp; y" in page

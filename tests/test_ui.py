@@ -104,7 +104,10 @@ def test_chat_in_a_real_browser(shipped_server, artifacts):
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(url, wait_until="domcontentloaded")
         page.locator("#question textarea").wait_for(timeout=60_000)
-        assert "Not medical advice" in page.inner_text("#disclaimer")
+        assert "not medical advice" in page.inner_text("#disclaimer")
+        assert not page.locator("#index-info").is_visible()  # the index line waits in "About this library"
+        page.locator("#about").get_by_text("About this library").click()
+        page.locator("#index-info").wait_for(state="visible", timeout=10_000)
         assert "89 articles" in page.inner_text("#index-info")
 
         # A question: direct answer, citations, sources, and the passage with the cited sentence marked.
@@ -113,7 +116,7 @@ def test_chat_in_a_real_browser(shipped_server, artifacts):
         assert "[1]" in bot and "Sources" in bot and "Library article" in bot
         panel = page.locator("#sources")
         assert "neuromuscular/myasthenia-gravis-diagnosis" in panel.locator(".src").first.inner_text()
-        assert panel.locator("mark").count() >= 1
+        assert panel.locator(".q").count() >= 1  # the quoted sentences, highlighted when their [n] is clicked
         page.screenshot(path=str(artifacts / "chat-1-question.png"), full_page=True)
 
         # A follow-up that only makes sense in context, answered from the treatment article.

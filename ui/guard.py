@@ -10,6 +10,7 @@ without limit. The limits come from rag.config.Settings.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import defaultdict, deque
 
@@ -64,10 +65,12 @@ class LoginLimiter:
 class Guard:
     """ASGI middleware; see the module docstring. `max_body` in bytes."""
 
-    def __init__(self, app, max_body: int, login_attempts: int, login_window: float):
+    def __init__(self, app, max_body: int, login_attempts: int = 5, login_window: float = 300.0,
+                 logins: LoginLimiter | None = None):
         self.app = app
         self.max_body = max_body
-        self.logins = LoginLimiter(login_attempts, login_window)
+        # Shared with the JSON API (ui/api.py) when given: a wrong password counts the same on either door.
+        self.logins = logins or LoginLimiter(login_attempts, login_window)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -127,3 +130,33 @@ def _replay(body: bytes, receive):
         return await receive()
 
     return replay
+
+
+class Busy(RuntimeError):
+    """More answers in flight than `concurrency` running plus `queue_size` waiting; the message is for users."""
+
+
+class Gate:
+    """At most `concurrency` answers computed at once and `queue_size` more waiting, for the page and the
+    JSON API together: both share two cores, so one limit (rag.config.Settings) has to hold for their sum.
+    Gradio's queue keeps the page's own requests in line; this is what also counts the API's."""
+
+    def __init__(self, concurrency: int, queue_size: int):
+        self.concurrency, self.queue_size = concurrency, queue_size
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._lock = threading.Lock()
+        self.in_flight = 0
+
+    def run(self, fn, *args, **kwargs):
+        """fn(*args, **kwargs) when a slot is free; Busy at once when the queue is full."""
+        with self._lock:
+            if self.in_flight >= self.concurrency + self.queue_size:
+                raise Busy(f"The server is busy ({self.concurrency} answers running and {self.queue_size} "
+                           "waiting); try again in a few seconds.")
+            self.in_flight += 1
+        try:
+            with self._slots:
+                return fn(*args, **kwargs)
+        finally:
+            with self._lock:
+                self.in_flight -= 1

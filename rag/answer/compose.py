@@ -27,7 +27,7 @@ from rag.answer.text import render
 from rag.answer.verdict import ASKING, decide_verdict, topic_of
 from rag.config import Settings
 from rag.documents import Answer, Chunk, Citation, KeyPoint, Passage as CitedPassage, Source
-from rag.glossary import explain
+from rag.glossary import explain, unexplained
 from rag.text import split_terms, terms
 
 AUDIENCES = ("clinician", "patient")
@@ -188,7 +188,12 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
 
     first = said.take([c for c in pool if c in restricted], len(restricted))
     pool = [c for c in pool if c not in first]
-    chosen = [("", c) for c in first] + _key_points(question, pool, said, settings.max_points - len(first))
+    chosen = _key_points(question, pool, said, settings.max_points - len(first))
+    if audience == "patient" and not question.parts:
+        # Plain sentences first: the same points, those with fewer unexplained technical words ahead (a
+        # comparison keeps its order, grouped by side). Ordered before citing, so [n] stay in reading order.
+        chosen = sorted(chosen, key=lambda gc: unexplained(gc[1].text, pieces))
+    chosen = [("", c) for c in first] + chosen  # what the library says of the question's qualifier leads
     points = [_point(citer, cand, n, group, "" if same.get(cand.chunk.article_id, True) else
                      evidence.titles.get(cand.chunk.article_id, cand.chunk.article_id))
               for n, (group, cand) in enumerate(chosen, start=1)]

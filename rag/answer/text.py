@@ -5,7 +5,7 @@ the same Answer fields as Markdown in ui/render.py; both follow the same templat
 
 from __future__ import annotations
 
-from rag.config import DISCLAIMER, PATIENT_ADVICE
+from rag.config import PATIENT_ADVICE, disclaimer_for
 from rag.documents import Answer, Source
 from rag.emergency import CRISIS_LINE
 from rag.questions import URGENT_LINE
@@ -59,18 +59,19 @@ def source_line(s: Source, all_sources: list[Source]) -> str:
 def render(answer: Answer) -> str:
     h = HEADINGS[answer.audience]
     lines: list[str] = []
+    disclaimer = disclaimer_for(answer.audience)
     if answer.urgent:
         lines += [f"URGENT: {URGENT_LINE}", ""]
     if answer.crisis:
         lines += [CRISIS_LINE, ""]
     if answer.abstained and answer.crisis:
-        lines += [DISCLAIMER]
+        lines += [disclaimer]
         return "\n".join(lines)
     if answer.abstained:
         lines.append(ABSTAIN)
         if answer.suggestions:
             lines += ["", "Nearest topics in the library:"] + [f"- {t}" for t in answer.suggestions]
-        lines += ["", DISCLAIMER]
+        lines += ["", disclaimer]
         return "\n".join(lines)
     lines.append(f"{direct_line(answer)} {brackets(answer.direct_sources)}")
     for caveat in answer.caveats:
@@ -90,5 +91,5 @@ def render(answer: Answer) -> str:
         lines += ["", answer.evidence]
     if answer.audience == "patient":
         lines += ["", PATIENT_ADVICE]
-    lines += ["", DISCLAIMER]
+    lines += ["", disclaimer]
     return "\n".join(lines)
