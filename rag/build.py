@@ -145,7 +145,7 @@ def _build(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embe
     for _, article_chunks, reused in plan:
         for c in article_chunks:
             if reused:
-                vectors.append(previous.vector(c.id))
+                vectors.append(previous.exact_vector(c.id))
                 rows = [np.asarray(previous.unit_vectors[u["vec"]], dtype=np.float32) for u in c.units]
             else:
                 vectors.append(fresh_vecs[fresh_at])
@@ -163,6 +163,7 @@ def _build(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embe
         model=model,
         chunker=chunker_settings.as_dict(),
         build_seconds=time.perf_counter() - started,
+        settings=settings,
     )
     if previous:
         previous.close()
