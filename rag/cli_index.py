@@ -231,6 +231,11 @@ def index_status(
     out.print(f"  {c['articles']} articles, {c['chunks']} chunks, {c['references']} references; model {m['model']['id']} "
               f"({m['model']['dimension']} dimensions); chunks of {m['chunker']['max_tokens']} tokens", highlight=False,
               soft_wrap=True)
+    kind = m.get("index", {"kind": "flat"})
+    out.print("  vector index: " + ("exact (flat inner product)" if kind["kind"] == "flat" else
+                                    f"{kind['kind']} (approximate; M={kind['hnsw_m']}, efConstruction="
+                                    f"{kind['hnsw_ef_construction']}, efSearch={settings.hnsw_ef_search})"),
+              highlight=False, soft_wrap=True)
     out.print(f"  generations on disk: {', '.join(g.name for g in generations(settings.index_dir))}", highlight=False,
               soft_wrap=True)
     if settings.corpus_dir.is_dir():

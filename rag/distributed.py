@@ -45,6 +45,8 @@ def connect(address: str):
     ray = _ray()
     if ray.is_initialized():
         return ray
+    if address not in ("auto", "local"):
+        _reachable(address)
     try:
         if address == "local":
             ray.init(include_dashboard=False, log_to_driver=False)
@@ -54,6 +56,20 @@ def connect(address: str):
         raise RayUnavailable(f"cannot join the Ray cluster at {address!r} ({type(exc).__name__}: {exc}); "
                              "start one with `ray start --head`, or use --ray local") from None
     return ray
+
+
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """Ray keeps retrying an address where nothing listens for minutes; a plain connection attempt tells
+    within seconds."""
+    import socket
+
+    host, _, port = address.replace("ray://", "").rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            return
+    except (OSError, ValueError) as exc:
+        raise RayUnavailable(f"cannot join the Ray cluster at {address!r} (nothing answers there: {exc}); "
+                             "start one with `ray start --head --port=6379`, or use --ray local") from None
 
 
 class _Worker:

@@ -110,3 +110,29 @@ def test_incremental_builds_keep_exact_vectors_on_the_approximate_index(tmp_path
     gone = pipeline.retriever.search("Guillain-Barre syndrome ascending weakness after infection", 10, 4, "dense")
     assert all(h.chunk.article_id != "neuro/gbs" for h in gone.hits)
     assert pipeline.store.consistency_problems() == [] and pipeline.store.damage() == []
+
+
+def test_the_cli_builds_reports_and_verifies_an_approximate_index(tmp_path):
+    """RAG_EXACT_SEARCH_MAX=0 from the environment: the command line builds HNSW, status names it, verify
+    finds FAISS, SQLite and BM25 in agreement, and a `--ray` build without a cluster is one clear line."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAG_EXACT_SEARCH_MAX": "0"}
+
+    def rag(*args):
+        return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, env=env,
+                              timeout=300)
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(FIXTURE, corpus)
+    assert rag("index", "build", "--corpus", str(corpus), "--index", str(index)).returncode == 0
+    status = rag("index", "status", "--corpus", str(corpus), "--index", str(index))
+    assert status.returncode == 0 and "vector index: hnsw_sq8 (approximate; M=32" in status.stdout, status.stdout
+    verify = rag("index", "verify", "--index", str(index))
+    assert verify.returncode == 0 and "OK" in verify.stdout, verify.stdout + verify.stderr
+    no_cluster = rag("index", "build", "--full", "--corpus", str(corpus), "--index", str(index), "--ray", "127.0.0.1:1")
+    assert no_cluster.returncode == 1
+    assert "cannot join the Ray cluster at '127.0.0.1:1'" in no_cluster.stderr or "pip install" in no_cluster.stderr
+    assert "Traceback" not in no_cluster.stderr
