@@ -79,7 +79,11 @@ def _previous(index_dir: Path, model_id: str, chunker: dict, warnings: list[str]
 
 
 def build_index(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embedder | None = None,
-                progress: BuildProgress | None = None, full: bool = False, wait: float = 60.0) -> BuildReport:
+                progress: BuildProgress | None = None, full: bool = False, wait: float = 60.0,
+                ray: str | None = None, ray_workers: int | None = None) -> BuildReport:
+    """Build a new generation of `index_dir` from `corpus_dir`. With `ray` (an address, "auto" or "local"),
+    the new and changed chunks are embedded on a Ray cluster (rag.distributed); the generation written is
+    the same as a local build's."""
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
@@ -91,13 +95,13 @@ def build_index(corpus_dir: Path, index_dir: Path, settings: Settings, embedder:
         raise BuildLocked(f"another build of {index_dir} is running (lock {index_dir / LOCK_NAME} held for "
                           f"{wait:.0f} s); try again when it has finished") from None
     try:
-        return _build(corpus_dir, index_dir, settings, embedder, progress or BuildProgress(), full)
+        return _build(corpus_dir, index_dir, settings, embedder, progress or BuildProgress(), full, ray, ray_workers)
     finally:
         lock.release()
 
 
 def _build(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embedder | None,
-           progress: BuildProgress, full: bool) -> BuildReport:
+           progress: BuildProgress, full: bool, ray: str | None = None, ray_workers: int | None = None) -> BuildReport:
     started = time.perf_counter()
     articles, skipped, warnings = parse_corpus(corpus_dir, settings.max_article_bytes, progress.on_parse_start,
                                                progress.on_parsed)
@@ -122,6 +126,11 @@ def _build(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embe
     progress.on_embed_start(len(fresh))
     t_embed = time.perf_counter()
     if fresh or previous is None:
+        remote = None
+        if embedder is None and ray:
+            from rag.distributed import RayEmbedder
+
+            embedder = remote = RayEmbedder(settings, ray, ray_workers)
         embedder = embedder or Embedder(settings.model, settings.batch_size)
         set_threads(default_threads())
         model = {"id": embedder.model_id, "spec": settings.model, "dimension": embedder.dimension,
@@ -130,8 +139,12 @@ def _build(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embe
         for c in fresh:
             offset = len(c.embed_text) - len(c.text)  # the title and heading lines come first
             spans.append([(offset + u["start"], offset + u["end"]) for u in c.units])
-        fresh_vecs, fresh_units = embedder.encode_with_spans([c.embed_text for c in fresh], spans,
-                                                             progress=progress.on_embedded)
+        try:
+            fresh_vecs, fresh_units = embedder.encode_with_spans([c.embed_text for c in fresh], spans,
+                                                                 progress=progress.on_embedded)
+        finally:
+            if remote is not None:
+                remote.close()
     else:  # nothing to embed: the model need not even be loaded
         model = dict(previous.manifest["model"])
         fresh_vecs = fresh_units = np.zeros((0, model["dimension"]), dtype=np.float32)
@@ -145,7 +158,7 @@ def _build(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embe
     for _, article_chunks, reused in plan:
         for c in article_chunks:
             if reused:
-                vectors.append(previous.vector(c.id))
+                vectors.append(previous.exact_vector(c.id))
                 rows = [np.asarray(previous.unit_vectors[u["vec"]], dtype=np.float32) for u in c.units]
             else:
                 vectors.append(fresh_vecs[fresh_at])
@@ -163,6 +176,7 @@ def _build(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embe
         model=model,
         chunker=chunker_settings.as_dict(),
         build_seconds=time.perf_counter() - started,
+        settings=settings,
     )
     if previous:
         previous.close()

@@ -15,11 +15,12 @@ from rag.config import load_settings
 index_app = typer.Typer(help="Build, update and check the search index.", no_args_is_help=True)
 
 
-def run_build(settings, full: bool = False, wait: float = 60.0):
+def run_build(settings, full: bool = False, wait: float = 60.0, ray: str | None = None, ray_workers: int | None = None):
     """Build with a progress bar and print the summary; shared by build, add and remove."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rag.build import BuildLocked
+    from rag.distributed import RayUnavailable
     from rag.embedding import ModelError
     from rag.pipeline import BuildProgress, build_index
 
@@ -40,8 +41,8 @@ def run_build(settings, full: bool = False, wait: float = 60.0):
         )
         try:
             report = build_index(settings.corpus_dir, settings.index_dir, settings, progress=hooks, full=full,
-                                 wait=wait)
-        except (FileNotFoundError, ModelError, BuildLocked) as exc:
+                                 wait=wait, ray=ray, ray_workers=ray_workers)
+        except (FileNotFoundError, ModelError, BuildLocked, RayUnavailable) as exc:
             fail(str(exc))
     for warning in report.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
@@ -80,13 +81,17 @@ def index_build(
     chunk_tokens: Optional[int] = typer.Option(None, help="Token budget of a chunk (tiktoken cl100k_base). Default 200."),
     full: bool = typer.Option(False, "--full", help="Re-embed every article, not only new and changed ones."),
     wait: float = WAIT_OPT,
+    ray: Optional[str] = typer.Option(
+        None, help="Embed on a Ray cluster: 'auto' (the cluster `ray start` runs here), 'local' (a private "
+                   "instance on this machine's cores) or HEAD:6379. Needs medcite-rag[cluster]."),
+    ray_workers: Optional[int] = typer.Option(None, help="Ray workers (one model each). Default: one a cluster CPU."),
     config: Optional[Path] = CONFIG_OPT,
 ) -> None:
     """Index CORPUS into a new generation in INDEX: new and changed articles are embedded, unchanged ones
     re-used, removed ones dropped."""
     settings = load_settings(config).with_overrides(corpus_dir=corpus, index_dir=index, model=model,
                                                     chunk_tokens=chunk_tokens)
-    run_build(settings, full=full, wait=wait)
+    run_build(settings, full=full, wait=wait, ray=ray, ray_workers=ray_workers)
 
 
 @index_app.command("add")
@@ -226,6 +231,11 @@ def index_status(
     out.print(f"  {c['articles']} articles, {c['chunks']} chunks, {c['references']} references; model {m['model']['id']} "
               f"({m['model']['dimension']} dimensions); chunks of {m['chunker']['max_tokens']} tokens", highlight=False,
               soft_wrap=True)
+    kind = m.get("index", {"kind": "flat"})
+    out.print("  vector index: " + ("exact (flat inner product)" if kind["kind"] == "flat" else
+                                    f"{kind['kind']} (approximate; M={kind['hnsw_m']}, efConstruction="
+                                    f"{kind['hnsw_ef_construction']}, efSearch={settings.hnsw_ef_search})"),
+              highlight=False, soft_wrap=True)
     out.print(f"  generations on disk: {', '.join(g.name for g in generations(settings.index_dir))}", highlight=False,
               soft_wrap=True)
     if settings.corpus_dir.is_dir():

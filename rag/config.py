@@ -59,6 +59,15 @@ class Settings:
     max_question_tokens: int = 2000
     # A question over this many bytes is refused before it is tokenised (a 2,000-token question is ~10 KB).
     max_question_bytes: int = 32_000
+    # The vector index by library size (rag/store.py). Exact inner product up to exact_search_max chunks;
+    # above it, an approximate index: "hnsw_sq8" (HNSW graph over 8-bit scalar-quantised vectors) or
+    # "hnsw" (over full float vectors, about 4x the memory). The numbers were measured with
+    # bench/bench_scale.py on vectors shaped like the shipped library's (docs/scale.md gives the run).
+    exact_search_max: int = 50_000  # exact search p50 ~3 ms with one thread at 50k, ~10 ms at 100k
+    approx_index: str = "hnsw_sq8"
+    hnsw_m: int = 32  # graph links a vector
+    hnsw_ef_construction: int = 80  # candidates kept while linking a new vector
+    hnsw_ef_search: int = 96  # candidates kept while searching: recall against latency
     candidates: int = 50  # per retriever, before fusion
     top_k: int = 10  # hits kept after fusion and de-duplication
     per_article: int = 4  # at most this many chunks of one article among the hits

@@ -130,7 +130,7 @@ class Pipeline:
             self._seen = pointer
             try:
                 store = IndexStore.open(self.index_dir, model_id=self.embedder.model_id,
-                                        dimension=self.embedder.dimension)
+                                        dimension=self.embedder.dimension, settings=self.settings)
             except IndexProblem:
                 return False  # keep serving what we have
             if store.path == self.store.path:
@@ -152,7 +152,7 @@ class Pipeline:
             log.warning("index generation %s is damaged (%s); switching", failed.path.name, problems[0])
             try:
                 store = IndexStore.open(self.index_dir, model_id=self.embedder.model_id,
-                                        dimension=self.embedder.dimension)
+                                        dimension=self.embedder.dimension, settings=self.settings)
             except IndexProblem as exc:
                 raise IndexCorrupt(f"the index in use was damaged ({problems[0]}) and no whole generation is "
                                    f"left ({exc}); {rebuild_hint(self.index_dir)}") from None
@@ -180,7 +180,8 @@ class Pipeline:
         embedder = embedder or Embedder(settings.model, settings.batch_size)
         if embedder.model_id != model_id:
             raise IndexMismatch(f"embedder {embedder.model_id!r} is not the configured model {model_id!r}")
-        store = IndexStore.open(index_dir, model_id=embedder.model_id, dimension=embedder.dimension)
+        store = IndexStore.open(index_dir, model_id=embedder.model_id, dimension=embedder.dimension,
+                                settings=settings)
         set_threads(1)
         return cls(settings, store, embedder)
 

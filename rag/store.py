@@ -32,12 +32,12 @@ import bm25s
 import faiss
 import numpy as np
 
+from rag.config import Settings
 from rag.documents import Article, Chunk, Reference
 from rag.text import terms
 
 FORMAT_VERSION = 2  # 2: per-unit vectors (unit_vectors.npy)
 CURRENT = "CURRENT"
-HNSW_ABOVE = 200_000  # exact search stays under ~10 ms below this; above it, an approximate index
 # The only names CURRENT may hold: a generation folder directly inside the index folder.
 GENERATION_NAME = re.compile(r"gen-[0-9A-Za-z_-]{1,64}")
 
@@ -94,11 +94,58 @@ def _fsync_tree(root: Path) -> None:
         os.close(fd)
 
 
-def make_faiss_index(dimension: int, n: int) -> faiss.Index:
-    """Exact inner product (= cosine on normalised vectors) for libraries up to a few hundred thousand
-    chunks; HNSW above that. Wrapped in an id map so chunk ids are our stable 63-bit ids."""
-    base = faiss.IndexFlatIP(dimension) if n <= HNSW_ABOVE else faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+INDEX_KINDS = ("flat", "hnsw", "hnsw_sq8")
+TRAIN_SAMPLE = 100_000  # vectors a scalar quantiser learns its ranges from
+
+
+def index_kind(n: int, settings: Settings) -> str:
+    """Exact search while it is fast enough (Settings.exact_search_max, measured by bench/bench_scale.py);
+    the configured approximate index above it."""
+    if settings.approx_index not in INDEX_KINDS[1:]:
+        raise ValueError(f"approx_index must be one of {', '.join(INDEX_KINDS[1:])}, not {settings.approx_index!r}")
+    return "flat" if n <= settings.exact_search_max else settings.approx_index
+
+
+def make_faiss_index(dimension: int, n: int, settings: Settings | None = None, kind: str | None = None,
+                     train: np.ndarray | None = None) -> faiss.Index:
+    """The index for n vectors, wrapped in an id map so chunk ids are our stable 63-bit ids. Exact inner
+    product (= cosine on normalised vectors) up to Settings.exact_search_max; above it an HNSW graph, over
+    8-bit scalar-quantised vectors by default (a quarter of the memory of float vectors; the quantiser
+    learns each dimension's range from `train`)."""
+    settings = settings or Settings()
+    kind = kind or index_kind(n, settings)
+    if kind == "flat":
+        base = faiss.IndexFlatIP(dimension)
+    elif kind == "hnsw":
+        base = faiss.IndexHNSWFlat(dimension, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    elif kind == "hnsw_sq8":
+        base = faiss.IndexHNSWSQ(dimension, faiss.ScalarQuantizer.QT_8bit, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    else:
+        raise ValueError(f"unknown index kind {kind!r}; one of {', '.join(INDEX_KINDS)}")
+    if kind != "flat":
+        base.hnsw.efConstruction = settings.hnsw_ef_construction
+        if not base.is_trained:
+            if train is None or not len(train):
+                raise ValueError(f"a {kind} index learns from the vectors it will hold: pass them as `train`")
+            pick = np.random.default_rng(0).permutation(len(train))[:TRAIN_SAMPLE]
+            base.train(np.ascontiguousarray(train[np.sort(pick)], dtype=np.float32))
     return faiss.IndexIDMap2(base)
+
+
+def set_search_params(index: faiss.Index, settings: Settings) -> None:
+    """Search-time parameters are not stored in the index file: set them on every open."""
+    base = faiss.downcast_index(index.index) if hasattr(index, "index") else index
+    if hasattr(base, "hnsw"):
+        base.hnsw.efSearch = settings.hnsw_ef_search
+
+
+def index_description(index: faiss.Index, settings: Settings) -> dict:
+    """What the manifest records of the vector index: its kind and the parameters it was built with."""
+    base = faiss.downcast_index(index.index)
+    if isinstance(base, faiss.IndexFlat):
+        return {"kind": "flat"}
+    kind = "hnsw_sq8" if isinstance(base, faiss.IndexHNSWSQ) else "hnsw"
+    return {"kind": kind, "hnsw_m": settings.hnsw_m, "hnsw_ef_construction": settings.hnsw_ef_construction}
 
 
 def write_generation(
@@ -110,6 +157,7 @@ def write_generation(
     model: dict,
     chunker: dict,
     build_seconds: float,
+    settings: Settings | None = None,
 ) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
     seq = 1 + max((int(p.name.split("-")[1]) for p in generations(index_dir) if p.name.split("-")[1].isdigit()),
@@ -122,10 +170,17 @@ def write_generation(
     tmp.mkdir()
     try:
         ids = np.array([c.id for c in chunks], dtype=np.int64)
-        index = make_faiss_index(int(model["dimension"]), len(chunks))
+        settings = settings or Settings()
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        index = make_faiss_index(int(model["dimension"]), len(chunks), settings, train=vectors)
         if len(chunks):
-            index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+            index.add_with_ids(vectors, ids)
         faiss.write_index(index, str(tmp / "vectors.faiss"))
+        described = index_description(index, settings)
+        if described["kind"] != "flat":
+            # An approximate index holds its vectors only approximately; the next build re-uses the exact
+            # ones from here, so adding one article never degrades the vectors of all the others.
+            np.save(tmp / "chunk_vectors.npy", vectors)
 
         db = sqlite3.connect(tmp / "meta.sqlite")
         with db:
@@ -159,6 +214,7 @@ def write_generation(
             "build_seconds": round(build_seconds, 3),
             "model": model,
             "chunker": chunker,
+            "index": described,
             "counts": {
                 "articles": len(articles),
                 "chunks": len(chunks),
@@ -275,6 +331,7 @@ class IndexStore:
         self.bm25 = bm25
         self.bm25_ids = bm25_ids
         self.unit_vectors = unit_vectors  # float16, in memory (a mapped file would crash on truncation); row = a unit's "vec"
+        self._exact: tuple[np.ndarray, dict[int, int]] | None = None  # exact_vector()'s rows, once read
         self.fallback: str | None = None  # set when the current generation was damaged and this is older
         self.stamps: dict = {}  # file_stamps() when opened: what changed_on_disk() compares against
         self.vocab = set(bm25.vocab_dict) if getattr(bm25, "vocab_dict", None) else set()
@@ -287,7 +344,7 @@ class IndexStore:
 
     @classmethod
     def open(cls, index_dir: Path, model_id: str | None = None, dimension: int | None = None,
-             verify: bool = True) -> "IndexStore":
+             verify: bool = True, settings: Settings | None = None) -> "IndexStore":
         """Open the current generation; if it is damaged or CURRENT does not name a generation of this
         index, fall back to the newest older generation that is whole (the build keeps the previous two
         for this), and say so in `fallback`."""
@@ -295,7 +352,7 @@ class IndexStore:
         current = None
         try:
             current = current_generation(index_dir)
-            return cls.open_generation(current, index_dir, model_id, dimension, verify)
+            return cls.open_generation(current, index_dir, model_id, dimension, verify, settings)
         except IndexCorrupt as exc:
             damage = exc
         what = f"{current.name} is damaged" if current is not None else "CURRENT is not usable"
@@ -303,7 +360,7 @@ class IndexStore:
             if gen == current:
                 continue
             try:
-                store = cls.open_generation(gen, index_dir, model_id, dimension, verify)
+                store = cls.open_generation(gen, index_dir, model_id, dimension, verify, settings)
             except IndexProblem:
                 continue
             store.fallback = f"{what} ({damage}); serving the previous generation {gen.name}"
@@ -312,7 +369,8 @@ class IndexStore:
 
     @classmethod
     def open_generation(cls, gen: Path, index_dir: Path, model_id: str | None = None,
-                        dimension: int | None = None, verify: bool = True) -> "IndexStore":
+                        dimension: int | None = None, verify: bool = True,
+                        settings: Settings | None = None) -> "IndexStore":
         manifest = read_manifest(gen)
         check_compatible(manifest, index_dir, model_id, dimension)
         stamps = file_stamps(gen, manifest)  # before the checks: a change after them is seen later
@@ -333,6 +391,7 @@ class IndexStore:
             raise IndexCorrupt(f"vectors in {gen} have dimension {index.d}, manifest says {manifest['model']['dimension']}")
         if index.ntotal != manifest["counts"]["chunks"]:
             raise IndexCorrupt(f"{gen} holds {index.ntotal} vectors for {manifest['counts']['chunks']} chunks")
+        set_search_params(index, settings or Settings())
         store = cls(gen, manifest, index, db, bm25, bm25_ids, unit_vectors)
         store.stamps = stamps
         return store
@@ -412,12 +471,26 @@ class IndexStore:
         return {r[0]: Reference(*r) for r in rows}
 
     def vector(self, chunk_id: int) -> np.ndarray:
+        """A chunk's vector as the index holds it: exact for the flat index, 8-bit approximate for
+        hnsw_sq8 (what search scores with, so retrieval stays consistent)."""
         return self.index.reconstruct(int(chunk_id))
+
+    def exact_vector(self, chunk_id: int) -> np.ndarray:
+        """A chunk's exact vector, for a build that re-uses it: from chunk_vectors.npy when the index is
+        approximate (read on first use; only builds ask), else from the index itself."""
+        if not (self.path / "chunk_vectors.npy").exists():
+            return self.vector(chunk_id)
+        if self._exact is None:
+            rows = np.load(self.path / "chunk_vectors.npy")
+            self._exact = (rows, {int(i): n for n, i in enumerate(self.bm25_ids)})
+        rows, at = self._exact
+        return rows[at[int(chunk_id)]]
 
     def info(self) -> dict:
         m = self.manifest
         return {"generation": m["generation"], "built_at": m["built_at"], "model": m["model"]["id"],
-                "dimension": m["model"]["dimension"], **m["counts"], "fallback": self.fallback}
+                "dimension": m["model"]["dimension"], "index": m.get("index", {"kind": "flat"})["kind"],
+                **m["counts"], "fallback": self.fallback}
 
     def close(self) -> None:
         with self._lock:
@@ -440,5 +513,6 @@ def check_compatible(manifest: dict, index_dir: Path, model_id: str | None, dime
 
 __all__ = [
     "IndexStore", "IndexProblem", "IndexNotFound", "IndexMismatch", "IndexCorrupt", "write_generation",
+    "make_faiss_index", "index_kind", "set_search_params", "INDEX_KINDS",
     "current_generation", "read_manifest", "generations", "file_stamps",
 ]
