@@ -23,7 +23,7 @@ from rag.config import Settings
 from rag.conversation import Conversation, subject_terms
 from rag.documents import Answer
 from rag.emergency import EmergencyModel
-from rag.embedding import Embedder, resolve_model, set_threads
+from rag.embedding import Embedder, embedder_for, resolve_model, set_threads
 from rag.retrieval import Retriever
 from rag.vocabulary import Vocabulary
 from rag.store import (CURRENT, IndexCorrupt, IndexMismatch, IndexProblem, IndexStore, check_compatible, current_generation,
@@ -87,8 +87,7 @@ class Pipeline:
         self.store = store
         retriever = Retriever(store, self.embedder, self.settings.candidates, self.settings.rrf_k,
                               self.settings.bm25_weight)
-        tokenizer = getattr(getattr(self.embedder, "model", None), "tokenizer", None)
-        retriever.vocabulary = Vocabulary(store.texts(), tokenizer.tokenize if tokenizer else None)
+        retriever.vocabulary = Vocabulary(store.texts(), self.embedder.pieces)
         self.retriever = retriever
         self.subjects = subject_terms(list(store.titles.values()))
 
@@ -176,11 +175,11 @@ class Pipeline:
             check_compatible(read_manifest(current_generation(index_dir)), index_dir, model_id, None)
         except IndexCorrupt:
             pass  # a damaged current generation: IndexStore.open falls back to the last good one
-        embedder = embedder or Embedder(settings.model, settings.batch_size)
+        embedder = embedder or embedder_for(settings)
         if embedder.model_id != model_id:
             raise IndexMismatch(f"embedder {embedder.model_id!r} is not the configured model {model_id!r}")
         store = IndexStore.open(index_dir, model_id=embedder.model_id, dimension=embedder.dimension)
-        set_threads(1)
+        set_threads(1, embedder)
         return cls(settings, store, embedder)
 
     def ask(self, question: str, audience: str = "clinician", mode: str = "hybrid",
@@ -237,4 +236,6 @@ class Pipeline:
         return answer, retrieval, t_compose
 
     def info(self) -> dict:
-        return self.store.info()
+        """The index's facts, and the backend answering queries (which may differ from the one that built
+        the index: their vectors agree)."""
+        return {**self.store.info(), "query_backend": self.embedder.backend}
