@@ -82,6 +82,8 @@ class Embedder:
     backend = ""
 
     def __init__(self, spec: str, batch_size: int = 16):
+        if type(self) is Embedder:
+            raise TypeError("Embedder is the common interface: open one with embedder_for(settings) or open_embedder()")
         self.spec = spec
         self.batch_size = batch_size
         self.load_path, self.model_id = resolve_model(spec)
@@ -236,12 +238,11 @@ class ExportedEmbedder(Embedder):
         self.lower = bool(meta.get("do_lower_case", False))
         # Configured once and never changed: a tokenizer whose settings change is not safe to share between
         # the chat's worker threads.
+        # Padding is done per batch in _feeds; truncation at the model's sequence length, as
+        # sentence-transformers truncates.
         self.tokenizer = Tokenizer.from_file(str(self.export_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.max_seq_length)
-        self._word_tokenizer = Tokenizer.from_file(str(self.export_dir / "tokenizer.json"))
-        self._word_tokenizer.no_padding()
-        self._word_tokenizer.no_truncation()
         self.pad_id = int(meta.get("pad_id", 0))
         self._runners: dict[int, object] = {}
         self._runner(self.threads)  # open the model now, not on the first question
@@ -308,7 +309,9 @@ class ExportedEmbedder(Embedder):
         return v / max(float(np.linalg.norm(v)), 1e-12)
 
     def pieces(self, word: str) -> list[str]:
-        return self._word_tokenizer.encode(word.lower() if self.lower else word, add_special_tokens=False).tokens
+        # The one tokenizer, truncating: a word is never near max_seq_length pieces (and one that long is
+        # "many pieces" either way).
+        return self.tokenizer.encode(word.lower() if self.lower else word, add_special_tokens=False).tokens
 
 
 class OnnxEmbedder(ExportedEmbedder):

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.build import BuildProgress, BuildReport, build_index, marker_warnings  # noqa: F401  (the entry point)
 from rag.chunking import count_tokens, truncate_tokens
 from rag.answer import compose, read_question
 from rag.config import Settings
@@ -30,6 +29,18 @@ from rag.store import (CURRENT, IndexCorrupt, IndexMismatch, IndexProblem, Index
                        file_stamps, generations, read_manifest, rebuild_hint)
 
 log = logging.getLogger("rag")
+
+_BUILD_NAMES = {"BuildProgress", "BuildReport", "build_index", "marker_warnings"}
+
+
+def __getattr__(name: str):
+    """`build_index` and its companions are part of this entry point, but imported only when asked for:
+    the corpus parsers they pull in cost a process that only answers a good part of its start."""
+    if name in _BUILD_NAMES:
+        import rag.build
+
+        return getattr(rag.build, name)
+    raise AttributeError(f"module 'rag.pipeline' has no attribute {name!r}")
 
 
 class QuestionError(ValueError):
