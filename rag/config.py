@@ -49,6 +49,10 @@ class Settings:
     # Where ONNX exports of models are kept, one folder per model content hash (rag/model_export.py says
     # why a user cache rather than beside the index).
     model_cache: Path = field(default_factory=default_cache_dir)
+    # OpenVINO's inference precision: "f32" gives the reference vectors (cosine >= 0.99999); "bf16", OpenVINO's
+    # own default on CPUs with bf16 units, builds faster but drifts (cosine 0.99996 on real chunks), so it
+    # is not the default. bench/bench_embed.py measures both.
+    openvino_precision: str = "f32"
     batch_size: int = 16  # measured: larger batches are no faster on these CPUs
     chunk_tokens: int = 200
     # One article (a file, or one line of a JSONL file) over this many bytes is skipped: an article is a few

@@ -344,15 +344,22 @@ class OnnxEmbedder(ExportedEmbedder):
 class OpenVinoEmbedder(ExportedEmbedder):
     backend = "openvino"
 
+    def __init__(self, spec: str, batch_size: int = 16, cache_dir: Path | None = None, log=None,
+                 precision: str = "f32"):
+        if precision not in ("f32", "bf16"):
+            raise ModelError(f"openvino_precision must be f32 or bf16, not {precision!r}")
+        self.precision = precision
+        super().__init__(spec, batch_size, cache_dir, log)
+
     def _open(self, threads: int):
         try:
             import openvino as ov
         except ImportError as exc:
             raise ModelError("embedding_backend = \"openvino\" needs the extra: pip install -e '.[openvino]'") from exc
-        # f32 inference: OpenVINO's default on CPUs with bf16 units loses precision (cosine 0.99996 to the
-        # reference) and with it identical rankings; f32 keeps cosine >= 0.99999.
+        # f32 by default: OpenVINO's own default on CPUs with bf16 units is faster but loses precision
+        # (cosine 0.99996 to the reference, Settings.openvino_precision says more); f32 keeps >= 0.99999.
         compiled = ov.Core().compile_model(str(self.export_dir / "model.onnx"), "CPU", {
-            "INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32",
+            "INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": self.precision,
             "PERFORMANCE_HINT": "LATENCY"})
         lock = __import__("threading").Lock()
         requests: list = []
@@ -373,7 +380,7 @@ class OpenVinoEmbedder(ExportedEmbedder):
 
 
 def open_embedder(spec: str, batch_size: int = 16, backend: str = "onnx", cache_dir: Path | None = None,
-                  log=None) -> Embedder:
+                  log=None, openvino_precision: str = "f32") -> Embedder:
     """The embedder for a model spec and backend; the fast backends export the model first if needed."""
     if backend == "torch":
         return TorchEmbedder(spec, batch_size)
@@ -384,10 +391,11 @@ def open_embedder(spec: str, batch_size: int = 16, backend: str = "onnx", cache_
             import openvino  # noqa: F401
         except ImportError as exc:
             raise ModelError("embedding_backend = \"openvino\" needs the extra: pip install -e '.[openvino]'") from exc
-        return OpenVinoEmbedder(spec, batch_size, cache_dir, log)
+        return OpenVinoEmbedder(spec, batch_size, cache_dir, log, openvino_precision)
     raise ModelError(f"unknown embedding backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
 
 
 def embedder_for(settings, log=None) -> Embedder:
     """The embedder the settings configure: model, batch size, backend, export cache."""
-    return open_embedder(settings.model, settings.batch_size, settings.embedding_backend, settings.model_cache, log)
+    return open_embedder(settings.model, settings.batch_size, settings.embedding_backend, settings.model_cache, log,
+                         settings.openvino_precision)
