@@ -320,7 +320,9 @@ class OnnxEmbedder(ExportedEmbedder):
     def _open(self, threads: int):
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
+        from rag.model_export import OPTIMISED, optimised_options
+
+        options = optimised_options()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -329,8 +331,7 @@ class OnnxEmbedder(ExportedEmbedder):
             # Worker threads that spin between batches take the core from their sibling when other
             # processes share the machine; a batch of 16 is long enough that waking them costs nothing.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(str(self.export_dir / "model.onnx"), options,
-                                       providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(self.export_dir / OPTIMISED), options, providers=["CPUExecutionProvider"])
 
         def run(feeds: dict, want_tokens: bool):
             if want_tokens:

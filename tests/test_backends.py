@@ -47,7 +47,7 @@ def test_export_of_the_bundled_model_into_a_temporary_cache(tmp_path, settings):
     embedder = OnnxEmbedder(settings.model, settings.batch_size, cache)
     folder = embedder.export_dir
     assert folder.parent == cache and folder == export_folder(embedder.load_path, cache)
-    assert sorted(p.name for p in folder.iterdir()) == ["export.json", "model.onnx", "tokenizer.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["export.json", "model.onnx", "model.ort.onnx", "tokenizer.json"]
     meta = json.loads((folder / "export.json").read_text())
     assert meta["modules"] == ["Transformer", "Pooling", "Normalize"]
     assert meta["dimension"] == 384 and meta["max_seq_length"] == 256
