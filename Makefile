@@ -5,15 +5,27 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test install install-test bench clean-index
+.PHONY: run test install install-test bench check-python clean-index
 
-$(BIN)/python:
+# The package needs Python 3.11 (its pinned wheels are built for it): say so before anything is installed,
+# not after gigabytes of downloads. Checks the venv's python when there is one, else $(PYTHON).
+check-python:
+	@py="$(PYTHON)"; [ -x "$(BIN)/python" ] && py="$(BIN)/python"; \
+	v=$$("$$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
+	[ "$$v" = 3.11 ] || { \
+	  echo "error: medcite-rag needs Python 3.11, and $$py is $${v:-not a working Python}; nothing was installed." >&2; \
+	  echo "Install Python 3.11 and run e.g.: make run PYTHON=python3.11 (remove $(VENV) if it was made with another Python)" >&2; \
+	  exit 1; }
+
+$(BIN)/python: | check-python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # torch first and pinned: the machine carries its CPU build; an unpinned torch pulls GBs of CUDA packages.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q torch==2.13.0
+# Where the package index has only CUDA builds: make run TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+$(VENV)/.installed: pyproject.toml | check-python $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/pip install -q -e .
 	touch $@
 
@@ -24,16 +36,17 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test
+install-test: check-python $(VENV)/.installed-test
 
 # make run PORT=8080 (or RAG_PORT=8080 make run) serves on another port.
-run: $(VENV)/.installed
+run: check-python $(VENV)/.installed
 	$(BIN)/rag serve $(if $(PORT),--port $(PORT))
 
-test: $(VENV)/.installed-test
+test: check-python $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
+	$(BIN)/python bench/bench_embed.py
 	$(BIN)/python bench/bench_pipeline.py
 
 clean-index:

@@ -18,12 +18,12 @@ sys.path.insert(0, str(ROOT))
 
 from rag.build import build_index  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.embedding import Embedder  # noqa: E402
+from rag.embedding import embedder_for  # noqa: E402
 
 
 def main() -> None:
     settings = Settings()
-    embedder = Embedder(settings.model, settings.batch_size)
+    embedder = embedder_for(settings)
     new_article = ROOT / "tests" / "fixtures" / "corpus" / "cardio" / "hypertension.txt"
     with tempfile.TemporaryDirectory() as tmp:
         corpus, index = Path(tmp) / "corpus", Path(tmp) / "index"

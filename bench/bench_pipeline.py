@@ -1,8 +1,9 @@
 """Benchmarks for the core pipeline; prints its figures, asserts nothing (machines here are shared and
 noisy, so targets are ratios measured inside one run, read by a person).
 
-1. Build throughput (chunks/s) of `build_index` against bare `model.encode` on the same chunk texts, in the
-   same process with the same model and threads: the pipeline around the model should keep >= 0.85.
+1. Build throughput (chunks/s) of `build_index` against the configured backend's bare `encode` on the same
+   chunk texts, in the same process with the same model and threads: the pipeline around the model should
+   keep >= 0.85. (bench/bench_embed.py compares the backends with each other and with sentence-transformers.)
 2. In-process `ask` latency over >= 100 questions after warm-up: p50, p95 and the share spent embedding
    the query (target p50 <= 30 ms on 2 cores).
 3. Cold start: a fresh `rag ask` process, start to first answer, with the index already built.
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
-from rag.embedding import Embedder, default_threads, set_threads  # noqa: E402
+from rag.embedding import Embedder, default_threads, embedder_for, set_threads  # noqa: E402
 from rag.evaluate import percentile  # noqa: E402
 from rag.ingest.jsonl import jsonl_text_lines  # noqa: E402
 
@@ -54,13 +55,12 @@ def bench_build(corpus: Path, settings: Settings, embedder: Embedder, rounds: in
     articles, _ = load_corpus(corpus)
     chunker = Chunker(ChunkerSettings(max_tokens=settings.chunk_tokens))
     texts = [c.embed_text for a in articles for c in chunker.chunk(a)]
-    set_threads(default_threads())
-    embedder.model.encode(texts[:32], batch_size=settings.batch_size)  # warm-up
+    set_threads(default_threads(), embedder)
+    embedder.encode(texts[:32])  # warm-up
     bare, build = [], []
     for _ in range(rounds):
         t = time.perf_counter()
-        embedder.model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True,
-                              convert_to_numpy=True, show_progress_bar=False)
+        embedder.encode(texts)
         bare.append(time.perf_counter() - t)
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()
@@ -113,7 +113,7 @@ def bench_cold_start(index_dir: Path, runs: int = 3) -> dict:
         if out.returncode != 0:
             raise SystemExit(f"cold start run failed: {out.stderr}")
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import sentence_transformers, faiss, bm25s"], env=env, check=True)
+    subprocess.run([sys.executable, "-c", "import onnxruntime, tokenizers, faiss, bm25s"], env=env, check=True)
     imports = time.perf_counter() - t
     return {"runs_s": [round(x, 2) for x in times], "median_s": round(statistics.median(times), 2),
             "of_which_imports_s": round(imports, 2)}
@@ -129,8 +129,9 @@ def main() -> None:
 
     settings = Settings()
     t = time.perf_counter()
-    embedder = Embedder(settings.model, settings.batch_size)
-    print(f"model loaded in {time.perf_counter() - t:.2f} s ({embedder.model_id}, dim {embedder.dimension})")
+    embedder = embedder_for(settings)
+    print(f"model loaded in {time.perf_counter() - t:.2f} s ({embedder.model_id}, dim {embedder.dimension}, "
+          f"backend {embedder.backend})")
 
     build = bench_build(args.corpus, settings, embedder, args.rounds)
     print("build:", json.dumps(build))
@@ -149,7 +150,7 @@ def main() -> None:
     print(f"Ask p50 {ask['p50_ms']} ms, p95 {ask['p95_ms']} ms over {ask['questions']} questions; "
           f"query embedding {ask['embed_share']:.0%} of the time (target p50 <= 30 ms)")
     print(f"Cold start (process start to first answer) median {cold['median_s']} s; "
-          f"importing torch/sentence-transformers alone {cold['of_which_imports_s']} s")
+          f"importing onnxruntime/tokenizers/faiss/bm25s alone {cold['of_which_imports_s']} s")
 
 
 if __name__ == "__main__":

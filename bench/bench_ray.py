@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from rag.chunking import Chunker, ChunkerSettings  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.corpus import parse_corpus  # noqa: E402
-from rag.embedding import Embedder, set_threads  # noqa: E402
+from rag.embedding import embedder_for, set_threads  # noqa: E402
 
 
 def chunk_inputs(corpus: Path, settings: Settings) -> tuple[list[str], list[list[tuple[int, int]]]]:
@@ -62,10 +62,11 @@ def main() -> None:
     n = len(texts)
     cores = os.cpu_count() or 1
     print(f"{n} chunks of {args.corpus}; {cores} cores")
-    local = Embedder(settings.model, settings.batch_size)
+    local = embedder_for(settings)  # the configured backend, as the Ray workers use
+    print(f"backend: {local.backend}")
     rates = {}
     for threads in sorted({1, cores}):
-        set_threads(threads)
+        set_threads(threads, local)
         rates[f"one process, {threads} thread(s)"] = best_rate(lambda: local.encode_with_spans(texts, spans), n, args.repeat)
     t0 = time.perf_counter()
     ray.init(num_cpus=max(int(w) for w in args.workers.split(",")), include_dashboard=False, log_to_driver=False)

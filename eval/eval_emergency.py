@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.answer import read_question  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.embedding import Embedder  # noqa: E402
+from rag.embedding import embedder_for  # noqa: E402
 from rag.emergency import CRISIS_CATEGORIES, EmergencyModel  # noqa: E402
 
 
@@ -31,7 +31,7 @@ def load(path: Path) -> list[dict]:
 def main() -> None:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "eval" / "redteam" / "emergencies.jsonl"
     rows = load(path)
-    embedder = Embedder(Settings().model)
+    embedder = embedder_for(Settings())
     model = EmergencyModel.load()
     vectors = embedder.encode([r["text"] for r in rows])
     by_cat: dict[str, list[int]] = defaultdict(lambda: [0, 0])

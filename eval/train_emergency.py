@@ -128,12 +128,12 @@ def external_questions(exclude: set[str] = frozenset()) -> list[tuple[str, bool]
 
 
 def embedder(threads: int = 1):
-    from rag.config import Settings
-    from rag.embedding import Embedder, set_threads
+    from rag.config import load_settings
+    from rag.embedding import embedder_for, set_threads
 
-    set_threads(threads)
-    settings = Settings()
-    return Embedder(settings.model, settings.batch_size)
+    embedder = embedder_for(load_settings())
+    set_threads(threads, embedder)
+    return embedder
 
 
 def crisis_target(rows: list[dict]) -> np.ndarray:
@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--out", type=Path, default=DEFAULT_PATH)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads for embedding (default 1)")
+    ap.add_argument("--threads", type=int, default=1, help="threads for embedding (default 1)")
     ap.add_argument("--grid", action="store_true", help="print the CV grid the default settings came from")
     ap.add_argument("--json", type=Path, help="also write the full CV report (with missed texts) here")
     args = ap.parse_args(argv)

@@ -19,7 +19,7 @@ from filelock import FileLock, Timeout
 from rag.chunking import Chunker, ChunkerSettings
 from rag.config import Settings
 from rag.documents import Article, Chunk
-from rag.embedding import Embedder, default_threads, resolve_model, set_threads
+from rag.embedding import Embedder, default_threads, embedder_for, resolve_model, set_threads
 from rag.corpus import changes, marker_warnings, parse_corpus  # noqa: F401  (marker_warnings: re-exported)
 from rag.ingest import Skipped
 from rag.store import IndexProblem, IndexStore, write_generation
@@ -44,6 +44,7 @@ class BuildReport:
     seconds: float
     embed_seconds: float
     model: str
+    backend: str = ""  # the embedding backend of this build's vectors (or the previous generation's)
     embedded_chunks: int = 0  # chunks that went through the model in this build
     reused_chunks: int = 0  # chunks whose vectors came from the previous generation
     added: list[str] = field(default_factory=list)
@@ -60,6 +61,7 @@ class BuildProgress:
     on_parsed: Callable[[str], None] = lambda path: None
     on_embed_start: Callable[[int], None] = lambda total: None
     on_embedded: Callable[[int], None] = lambda n: None
+    on_note: Callable[[str], None] = lambda message: None  # e.g. the one-time export of the model
 
 
 def _previous(index_dir: Path, model_id: str, chunker: dict, warnings: list[str]) -> IndexStore | None:
@@ -76,6 +78,11 @@ def _previous(index_dir: Path, model_id: str, chunker: dict, warnings: list[str]
     if store.fallback:
         warnings.append(store.fallback)
     return store
+
+
+def _backends(model: dict) -> set[str]:
+    """The backends whose vectors a generation holds (a manifest from before backends existed: torch)."""
+    return set(model.get("backends") or [model.get("backend", "torch")])
 
 
 def build_index(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embedder | None = None,
@@ -131,10 +138,14 @@ def _build(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embe
             from rag.distributed import RayEmbedder
 
             embedder = remote = RayEmbedder(settings, ray, ray_workers)
-        embedder = embedder or Embedder(settings.model, settings.batch_size)
-        set_threads(default_threads())
-        model = {"id": embedder.model_id, "spec": settings.model, "dimension": embedder.dimension,
-                 "max_seq_length": embedder.max_seq_length}
+        embedder = embedder or embedder_for(settings, log=progress.on_note)
+        set_threads(default_threads(), embedder)
+        model = embedder.describe()
+        model["spec"] = settings.model
+        # Vectors re-used from the previous generation may come from another backend (they agree to a
+        # cosine of 0.99999); the manifest lists every backend whose vectors the generation holds.
+        reused_backends = _backends(previous.manifest["model"]) if any(reused for *_, reused in plan) else set()
+        model["backends"] = sorted(reused_backends | {embedder.backend})
         spans = []
         for c in fresh:
             offset = len(c.embed_text) - len(c.text)  # the title and heading lines come first
@@ -184,7 +195,7 @@ def _build(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embe
     return BuildReport(
         str(corpus_dir), str(index_dir), gen.name, len(articles), len(chunks),
         sum(len(a.references) for a in articles), skipped, warnings, time.perf_counter() - started,
-        embed_seconds, model["id"],
+        embed_seconds, model["id"], backend=model.get("backend", "torch"),
         embedded_chunks=len(fresh), reused_chunks=len(chunks) - len(fresh),
         added=diff.added if previous else [],
         changed=diff.changed,

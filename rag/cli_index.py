@@ -38,6 +38,7 @@ def run_build(settings, full: bool = False, wait: float = 60.0, ray: str | None 
             on_parsed=lambda _p: bar.advance(tasks["parsing articles"]),
             on_embed_start=lambda n: start("embedding chunks", n),
             on_embedded=lambda n: bar.advance(tasks["embedding chunks"], n),
+            on_note=lambda message: err.print(message, highlight=False, soft_wrap=True),
         )
         try:
             report = build_index(settings.corpus_dir, settings.index_dir, settings, progress=hooks, full=full,
@@ -54,7 +55,7 @@ def run_build(settings, full: bool = False, wait: float = 60.0, ray: str | None 
         f"Built {report.generation} in {report.index} ({how}): {report.articles} articles, {report.chunks} chunks "
         f"({report.embedded_chunks} embedded, {report.reused_chunks} re-used), {report.references} references; "
         f"{len(report.skipped)} files skipped; {report.seconds:.1f} s, of which embedding {report.embed_seconds:.1f} s "
-        f"(model {report.model})",
+        f"(model {report.model}, backend {report.backend})",
         highlight=False, soft_wrap=True,
     )
     for label, ids in (("Added", report.added), ("Changed", report.changed), ("Removed", report.removed)):
@@ -79,6 +80,7 @@ def index_build(
     index: Optional[Path] = INDEX_OPT,
     model: Optional[str] = typer.Option(None, help="Embedding model: a folder path, or the bundled 'all-MiniLM-L6-v2'."),
     chunk_tokens: Optional[int] = typer.Option(None, help="Token budget of a chunk (tiktoken cl100k_base). Default 200."),
+    backend: Optional[str] = typer.Option(None, help="Embedding backend: onnx (default), torch or openvino."),
     full: bool = typer.Option(False, "--full", help="Re-embed every article, not only new and changed ones."),
     wait: float = WAIT_OPT,
     ray: Optional[str] = typer.Option(
@@ -90,7 +92,7 @@ def index_build(
     """Index CORPUS into a new generation in INDEX: new and changed articles are embedded, unchanged ones
     re-used, removed ones dropped."""
     settings = load_settings(config).with_overrides(corpus_dir=corpus, index_dir=index, model=model,
-                                                    chunk_tokens=chunk_tokens)
+                                                    chunk_tokens=chunk_tokens, embedding_backend=backend)
     run_build(settings, full=full, wait=wait, ray=ray, ray_workers=ray_workers)
 
 
@@ -229,7 +231,7 @@ def index_status(
     out.print(f"Index {settings.index_dir}: generation {m['generation']} built {m['built_at']} in {m['build_seconds']} s",
               highlight=False, soft_wrap=True)
     out.print(f"  {c['articles']} articles, {c['chunks']} chunks, {c['references']} references; model {m['model']['id']} "
-              f"({m['model']['dimension']} dimensions); chunks of {m['chunker']['max_tokens']} tokens", highlight=False,
+              f"({m['model']['dimension']} dimensions, embedded with {', '.join(m['model'].get('backends') or [m['model'].get('backend', 'torch')])}); chunks of {m['chunker']['max_tokens']} tokens", highlight=False,
               soft_wrap=True)
     kind = m.get("index", {"kind": "flat"})
     out.print("  vector index: " + ("exact (flat inner product)" if kind["kind"] == "flat" else

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+
+from rag.model_export import default_cache_dir
 
 # Nothing may reach a model hub at run time; set before sentence-transformers is ever imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -51,6 +53,18 @@ class Settings:
     # A path to a sentence-transformers model folder, a model name already in the local cache, or the
     # bundled all-MiniLM-L6-v2 (default).
     model: str = BUNDLED_MODEL
+    # What runs the model: "onnx" (default; onnxruntime on the model's one-time ONNX export, no torch in the
+    # answering process), "torch" (sentence-transformers, the reference) or "openvino" (the [openvino]
+    # extra, fastest builds). They give the same vectors (cosine >= 0.99999), so an index built with one is
+    # served by another.
+    embedding_backend: str = "onnx"
+    # Where ONNX exports of models are kept, one folder per model content hash (rag/model_export.py says
+    # why a user cache rather than beside the index).
+    model_cache: Path = field(default_factory=default_cache_dir)
+    # OpenVINO's inference precision: "f32" gives the reference vectors (cosine >= 0.99999); "bf16", OpenVINO's
+    # own default on CPUs with bf16 units, builds faster but drifts (cosine 0.99996 on real chunks), so it
+    # is not the default. bench/bench_embed.py measures both.
+    openvino_precision: str = "f32"
     batch_size: int = 16  # measured: larger batches are no faster on these CPUs
     chunk_tokens: int = 200
     # One article (a file, or one line of a JSONL file) over this many bytes is skipped: an article is a few

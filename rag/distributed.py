@@ -75,15 +75,16 @@ def _reachable(address: str, timeout: float = 5.0) -> None:
 class _Worker:
     """One model on one core of the cluster."""
 
-    def __init__(self, model: str, batch_size: int):
-        from rag.embedding import Embedder, set_threads
+    def __init__(self, settings: Settings):
+        from rag.embedding import embedder_for, set_threads
 
-        set_threads(1)
-        self.embedder = Embedder(model, batch_size)
+        # The same backend as a local build (settings.embedding_backend); a node without the export makes
+        # it once in its own cache, as a local first build does.
+        self.embedder = embedder_for(settings)
+        set_threads(1, self.embedder)
 
     def describe(self) -> dict:
-        e = self.embedder
-        return {"id": e.model_id, "dimension": e.dimension, "max_seq_length": e.max_seq_length}
+        return self.embedder.describe()
 
     def encode(self, texts: list[str], spans: list[list[tuple[int, int]]]) -> tuple[np.ndarray, np.ndarray]:
         return self.embedder.encode_with_spans(texts, spans)
@@ -101,16 +102,19 @@ class RayEmbedder:
                  slice_size: int = SLICE):
         ray = connect(address)
         self.ray = ray
-        self.spec = settings.model
-        self.batch_size = settings.batch_size
         self.slice_size = slice_size
         n = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         remote = ray.remote(num_cpus=1, max_restarts=2, max_task_retries=3)(_Worker)
-        self.workers = [remote.remote(settings.model, settings.batch_size) for _ in range(n)]
-        described = ray.get(self.workers[0].describe.remote())
-        self.model_id = described["id"]
-        self.dimension = described["dimension"]
-        self.max_seq_length = described["max_seq_length"]
+        self.workers = [remote.remote(settings) for _ in range(n)]
+        self.described = ray.get(self.workers[0].describe.remote())
+        self.model_id = self.described["id"]
+        self.dimension = self.described["dimension"]
+        self.max_seq_length = self.described["max_seq_length"]
+        self.backend = self.described["backend"]
+
+    def describe(self) -> dict:
+        """What the manifest records of the model: the workers' own description, as a local build's."""
+        return dict(self.described)
 
     def encode_with_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
                           progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -16,20 +16,31 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.build import BuildProgress, BuildReport, build_index, marker_warnings  # noqa: F401  (the entry point)
 from rag.chunking import count_tokens, truncate_tokens
 from rag.answer import compose, read_question
 from rag.config import Settings
 from rag.conversation import Conversation, subject_terms
 from rag.documents import Answer
 from rag.emergency import EmergencyModel
-from rag.embedding import Embedder, resolve_model, set_threads
+from rag.embedding import Embedder, embedder_for, resolve_model, set_threads
 from rag.retrieval import Retriever
 from rag.vocabulary import Vocabulary
 from rag.store import (CURRENT, IndexCorrupt, IndexMismatch, IndexProblem, IndexStore, check_compatible, current_generation,
                        file_stamps, generations, read_manifest, rebuild_hint)
 
 log = logging.getLogger("rag")
+
+_BUILD_NAMES = {"BuildProgress", "BuildReport", "build_index", "marker_warnings"}
+
+
+def __getattr__(name: str):
+    """`build_index` and its companions are part of this entry point, but imported only when asked for:
+    the corpus parsers they pull in cost a process that only answers a good part of its start."""
+    if name in _BUILD_NAMES:
+        import rag.build
+
+        return getattr(rag.build, name)
+    raise AttributeError(f"module 'rag.pipeline' has no attribute {name!r}")
 
 
 class QuestionError(ValueError):
@@ -87,8 +98,7 @@ class Pipeline:
         self.store = store
         retriever = Retriever(store, self.embedder, self.settings.candidates, self.settings.rrf_k,
                               self.settings.bm25_weight)
-        tokenizer = getattr(getattr(self.embedder, "model", None), "tokenizer", None)
-        retriever.vocabulary = Vocabulary(store.texts(), tokenizer.tokenize if tokenizer else None)
+        retriever.vocabulary = Vocabulary(store.texts(), self.embedder.pieces)
         self.retriever = retriever
         self.subjects = subject_terms(list(store.titles.values()))
 
@@ -177,12 +187,12 @@ class Pipeline:
             check_compatible(read_manifest(current_generation(index_dir)), index_dir, model_id, None)
         except IndexCorrupt:
             pass  # a damaged current generation: IndexStore.open falls back to the last good one
-        embedder = embedder or Embedder(settings.model, settings.batch_size)
+        embedder = embedder or embedder_for(settings)
         if embedder.model_id != model_id:
             raise IndexMismatch(f"embedder {embedder.model_id!r} is not the configured model {model_id!r}")
         store = IndexStore.open(index_dir, model_id=embedder.model_id, dimension=embedder.dimension,
                                 settings=settings)
-        set_threads(1)
+        set_threads(1, embedder)
         return cls(settings, store, embedder)
 
     def ask(self, question: str, audience: str = "clinician", mode: str = "hybrid",
@@ -239,4 +249,6 @@ class Pipeline:
         return answer, retrieval, t_compose
 
     def info(self) -> dict:
-        return self.store.info()
+        """The index's facts, and the backend answering queries (which may differ from the one that built
+        the index: their vectors agree)."""
+        return {**self.store.info(), "query_backend": self.embedder.backend}

@@ -489,8 +489,8 @@ class IndexStore:
     def info(self) -> dict:
         m = self.manifest
         return {"generation": m["generation"], "built_at": m["built_at"], "model": m["model"]["id"],
-                "dimension": m["model"]["dimension"], "index": m.get("index", {"kind": "flat"})["kind"],
-                **m["counts"], "fallback": self.fallback}
+                "backend": m["model"].get("backend", "torch"), "dimension": m["model"]["dimension"],
+                "index": m.get("index", {"kind": "flat"})["kind"], **m["counts"], "fallback": self.fallback}
 
     def close(self) -> None:
         with self._lock:
@@ -498,6 +498,9 @@ class IndexStore:
 
 
 def check_compatible(manifest: dict, index_dir: Path, model_id: str | None, dimension: int | None) -> None:
+    """The model must be the configured one and give vectors of the index's dimension. The backend that
+    ran it is recorded (manifest model.backend, .backends) but not compared: torch, onnx and openvino
+    give the same vectors (cosine >= 0.99999, tests/test_backends.py), so any of them serves any index."""
     built = manifest["model"]
     if model_id is not None and built["id"] != model_id:
         raise IndexMismatch(

@@ -26,9 +26,9 @@ def settings():
 
 @pytest.fixture(scope="session")
 def embedder(settings):
-    from rag.embedding import Embedder
+    from rag.embedding import embedder_for
 
-    return Embedder(settings.model, settings.batch_size)
+    return embedder_for(settings)
 
 
 def _built_index(tmp_path_factory, corpus: Path, name: str, settings, embedder) -> Path:
