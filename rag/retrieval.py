@@ -59,7 +59,7 @@ class Retriever:
         if not tokens:
             return []
         k = min(k, len(self.store.bm25_ids))
-        docs, scores = self.store.bm25.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        docs, scores = self.store.bm25.retrieve([tokens], k=k, show_progress=False, n_threads=0)
         return [(int(self.store.bm25_ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
     def search(self, query: str, top_k: int = 8, per_article: int = 3, mode: str = "hybrid",

@@ -36,6 +36,8 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def normalise(text: str) -> str:
     """Lower-case, strip accents and fold punctuation to spaces: the form key facts are compared in."""
+    if text.isascii():  # nothing to decompose or fold: the same result without a pass over every character
+        return " ".join(_WORD.findall(text.lower()))
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     text = text.replace("\u2019", "'").replace("\u2013", "-").replace("\u2014", "-")
@@ -53,6 +55,13 @@ _SAME_STEM = {"treatment": "treat", "diagnosi": "diagnos", "diagnost": "diagnos"
 
 def terms(text: str, drop_question_words: bool = True) -> list[str]:
     """Stemmed content words: the unit of lexical matching."""
+    return list(_terms(text, drop_question_words))
+
+
+@lru_cache(maxsize=65536)
+def _terms(text: str, drop_question_words: bool) -> tuple[str, ...]:
+    """terms(), remembered: the composer reads the same sentences and words of an article many times over
+    one answer and across questions (a third of `ask` went to re-stemming them before)."""
     out = []
     for w in words(text):
         if w in STOPWORDS or (drop_question_words and w in QUESTION_WORDS):
@@ -60,7 +69,7 @@ def terms(text: str, drop_question_words: bool = True) -> list[str]:
         if len(w) < 2 and not w.isdigit():
             continue
         out.append(w)
-    return [_SAME_STEM.get(t, t) for t in _stemmer().stemWords(out)]
+    return tuple(_SAME_STEM.get(t, t) for t in _stemmer().stemWords(out))
 
 
 def _unjoin(text: str) -> str:
@@ -74,7 +83,12 @@ def split_words(text: str) -> list[str]:
 
 def split_terms(text: str) -> set[str]:
     """Stems with compounds taken apart, so "beta blockers" meets "beta-blockers"."""
-    return set(terms(_unjoin(text)))
+    return set(_split_terms(text))
+
+
+@lru_cache(maxsize=65536)
+def _split_terms(text: str) -> frozenset[str]:
+    return frozenset(_terms(_unjoin(text), True))
 
 
 def stem_sequence(text: str) -> tuple[str, ...]:
