@@ -89,21 +89,23 @@ class Retriever:
         bm25 = dict(lexical)
         order = sorted(fused, key=lambda c: (-fused[c], -cosine.get(c, 0.0)))
 
-        # Per-article cap while walking down the fused ranking.
-        chunks = self.store.chunks(order[: max(top_k * 4, 40)])
+        # Per-article cap while walking down the first candidates of the fused ranking; only the chunks
+        # kept are read whole (their text and units), the rest by their article alone.
+        owners = self.store.article_of(order)
         kept: list[int] = []
         per: dict[str, int] = {}
-        for cid in order:
-            chunk = chunks.get(cid)
-            if chunk is None:
+        for cid in order[: max(top_k * 4, 40)]:
+            article = owners.get(cid)
+            if article is None:
                 continue
-            if per.get(chunk.article_id, 0) >= per_article:
+            if per.get(article, 0) >= per_article:
                 continue
-            per[chunk.article_id] = per.get(chunk.article_id, 0) + 1
+            per[article] = per.get(article, 0) + 1
             kept.append(cid)
             if len(kept) >= top_k:
                 break
-        owners = self.store.article_of(order)
+        chunks = self.store.chunks(kept)
+        kept = [cid for cid in kept if cid in chunks]
         ranked_articles = list(dict.fromkeys(owners[c] for c in order if c in owners))
         hits = []
         for rank, cid in enumerate(kept):
