@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
 from rag.embedding import default_threads, open_embedder, set_threads  # noqa: E402
-from rag.evaluate import percentile  # noqa: E402
 
 QUESTION = "How is myasthenia gravis diagnosed?"
 
@@ -99,20 +98,12 @@ def gold_questions(path: Path) -> list:
 
 
 def bench_ask(index_dir: Path, settings: Settings, questions: list[str], backend: str) -> dict:
+    from bench_pipeline import ask_latency  # bench/ is the script's folder on sys.path
+
     from rag.pipeline import Pipeline
 
     pipeline = Pipeline.open(replace(settings, embedding_backend=backend), index_dir)  # one query thread
-    for q in questions[:20]:
-        pipeline.ask(q)
-    totals, embeds = [], []
-    for q in questions:
-        t = pipeline.ask(q).timings_ms
-        totals.append(t["total"])
-        embeds.append(t["embed"])
-    return {"backend": backend, "questions": len(questions),
-            "p50_ms": round(percentile(totals, 0.5), 2), "p95_ms": round(percentile(totals, 0.95), 2),
-            "embed_p50_ms": round(percentile(embeds, 0.5), 2),
-            "embed_share": round(sum(embeds) / sum(totals), 3)}
+    return {"backend": backend, **ask_latency(pipeline, questions, warmup=20)}
 
 
 def bench_cold(index_dir: Path, settings: Settings, runs: int) -> dict:
