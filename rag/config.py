@@ -123,6 +123,10 @@ class Settings:
     # (rag.answer.compose.qualifier_first). Measured in the closing note of issue 12 on gold, heldout,
     # heldout2 and MedQuAD dev.
     qualifier_first: bool = True
+    # A quoted sentence that opens with a pronoun ("They drop the possible ... categories") is quoted with
+    # the sentence before it (rag.answer.evidence.with_antecedent). Measured in the closing note of issue
+    # 12 on gold, heldout, heldout2, MedQuAD and PubMedQA dev.
+    antecedents: bool = True
     answer_tokens: int = 400
     host: str = "127.0.0.1"
     port: int = 7860

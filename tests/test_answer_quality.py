@@ -160,3 +160,16 @@ def test_in_a_conversation_a_crisis_gets_help_not_the_previous_topic(shipped):
     assert not answer.points and not answer.sources and not answer.suggestions
     assert "survival" not in answer.text.lower()
 
+
+
+def test_a_sentence_that_opens_with_a_pronoun_is_quoted_with_its_antecedent(shipped):
+    """"They drop the possible, probable and definite categories" means nothing alone: it is quoted with
+    the sentence before it (the Gold Coast criteria), cited over both, and that sentence is not said twice."""
+    answer = shipped.ask("How is ALS diagnosed?")
+    point = next(p for p in answer.points if "They drop the possible" in p.text)
+    assert point.text.startswith("The Gold Coast criteria of 2020 require")
+    assert not any(p.text.startswith(("They ", "It ", "Its ", "Their ")) for p in answer.points)
+    gold_coast = [p for p in answer.points if "Gold Coast criteria of 2020 require" in p.text]
+    assert len(gold_coast) == 1
+    cited = [c for c in answer.citations if c.sentence == answer.points.index(point) + 1]
+    assert any("Gold Coast criteria of 2020" in c.quote and "They drop" in c.quote for c in cited)

@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 
 from rag.answer.abstain import GENERIC, Abstention, abstention_reason, subject_terms
-from rag.answer.evidence import Candidate, EvidenceSet, Passage, Selection, candidates, direct_answer
+from rag.answer.evidence import (Candidate, EvidenceSet, Passage, Selection, candidates, direct_answer,
+                                 with_antecedent)
 from rag.answer.figures import figure_gap
 from rag.answer.question import Question
 from rag.answer.sections import best_section
@@ -129,6 +130,8 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
     passing = {p.chunk.id for p in evidence.passages
                if p.chunk.kind == "body" and p.dense >= settings.min_similarity}
     pool, same = on_subject([c for c in whole if c.chunk.id in passing], question, evidence)
+    if settings.antecedents:
+        pool = [with_antecedent(c) for c in pool]
     restricted = qualifier_first(question, pool, evidence) if settings.qualifier_first else []
     topic = topic_of(hits[0].chunk.title, evidence.answer_line(top))
 
@@ -194,6 +197,9 @@ def compose(question: Question, evidence: EvidenceSet, settings: Settings, audie
         # comparison keeps its order, grouped by side). Ordered before citing, so [n] stay in reading order.
         chosen = sorted(chosen, key=lambda gc: unexplained(gc[1].text, pieces))
     chosen = [("", c) for c in first] + chosen  # what the library says of the question's qualifier leads
+    # A sentence quoted with its antecedent (with_antecedent) holds that antecedent: it is not said again.
+    texts = [direct_text] + [c.text for _, c in chosen]
+    chosen = [(g, c) for g, c in chosen if not any(c.text != t and c.text in t for t in texts)]
     points = [_point(citer, cand, n, group, "" if same.get(cand.chunk.article_id, True) else
                      evidence.titles.get(cand.chunk.article_id, cand.chunk.article_id))
               for n, (group, cand) in enumerate(chosen, start=1)]

@@ -11,12 +11,14 @@ chunk's forward pass at build time, see `Embedder.encode_with_spans`), so scorin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from rag.chunking import count_tokens
 from rag.documents import Chunk, Hit, Reference
+from rag.answer.text import as_sentence
 from rag.text import terms
 
 # How a unit's score is made, tuned on eval/gold.jsonl for key-fact recall (2026-11-24): the unit's own
@@ -87,6 +89,29 @@ class Candidate:
     dense: float = 0.0  # the chunk's cosine to the question
     cosine: float = 0.0  # the unit's own cosine to the question
     section_match: bool = False  # its section heading names the question's type
+
+
+# A sentence that opens with a pronoun standing for something named before it ("They drop the possible,
+# probable and definite categories" after "The Gold Coast criteria of 2020 require ...") says nothing on
+# its own. Grammar, not vocabulary: the personal pronouns and their possessives, and "this/these/those"
+# used as a subject (followed by a verb form of be, have, do or a modal), which English keeps closed.
+_ANAPHORIC = re.compile(r"^(?:they|it|he|she|its|their|them|(?:this|these|those)\s+(?:is|are|was|were|has|have|"
+                        r"had|does|do|did|can|could|may|might|will|would|should|must)\b)\b", re.I)
+
+
+def with_antecedent(c: Candidate) -> Candidate:
+    """`c`, or `c` quoted together with the sentence before it in its chunk when it opens with a pronoun
+    that stands for something named there: a key point must make sense alone. The citation then covers
+    both sentences (one span of the chunk), with the markers of both."""
+    if c.unit == 0 or not _ANAPHORIC.match(c.text):
+        return c
+    prev = c.chunk.units[c.unit - 1]
+    before = prev["text"].strip()
+    if not before or before.endswith(":"):
+        return c
+    markers = list(dict.fromkeys(list(prev["markers"]) + list(c.markers)))
+    # Its words stay the sentence's own: what it adds is what Selection weighs against what was said.
+    return replace(c, text=f"{as_sentence(before)} {c.text}", markers=markers, start=prev["start"])
 
 
 def overlap(q: set[str], u: set[str]) -> float:
