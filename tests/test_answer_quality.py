@@ -48,9 +48,11 @@ def test_the_article_answering_the_very_question_gives_the_verdict(shipped):
 
 def test_a_yes_no_question_without_a_confident_verdict_quotes_the_evidence(shipped):
     answer = shipped.ask("Can I drink alcohol while taking metformin?")
-    first = answer.text.split("\n")[0]
+    note, first = answer.text.split("\n")[:2]
     assert answer.verdict is None and first.startswith(answer.lead) and answer.lead
-    assert any("alcohol" in c for c in answer.caveats)  # the qualifier the quotes do not address
+    # the qualifier the quotes do not address is said first: the first line read is not a general
+    # statement about metformin that looks like an answer about alcohol
+    assert any("alcohol" in c for c in answer.caveats) and note == f"Note: {answer.caveats[0]}"
 
 
 def test_a_qualifier_named_only_about_another_subject_is_not_addressed(shipped):
@@ -173,3 +175,15 @@ def test_a_sentence_that_opens_with_a_pronoun_is_quoted_with_its_antecedent(ship
     assert len(gold_coast) == 1
     cited = [c for c in answer.citations if c.sentence == answer.points.index(point) + 1]
     assert any("Gold Coast criteria of 2020" in c.quote and "They drop" in c.quote for c in cited)
+
+
+def test_a_qualifier_that_names_the_articles_subject_is_not_a_restriction():
+    from rag.answer.question import names_subject, qualifiers_in
+
+    kidney, = qualifiers_in("How many people are affected by medullary cystic kidney disease type 1?")
+    assert names_subject(kidney, "What is medullary cystic kidney disease?")
+    assert not names_subject(kidney, "What is the first-line treatment for hypertension?")
+    older, = qualifiers_in("Are people with serious mental illness admitted to nursing homes sooner?")
+    assert names_subject(older, "Nursing home admission after serious mental illness")
+    pregnancy, = qualifiers_in("Which antibiotic for cystitis in pregnancy?")
+    assert not names_subject(pregnancy, "What is the first-line antibiotic for uncomplicated cystitis in women?")

@@ -74,9 +74,9 @@ def to_markdown(answer: Answer, turn: int | None = None) -> str:
         if answer.suggestions:
             parts.append("Nearest topics in the library:\n" + "\n".join(f"- {esc(t)}" for t in answer.suggestions))
     else:
-        parts.append(f"**{esc(direct_line(answer))}** {markers.links(answer.direct_sources)}")
-        for caveat in answer.caveats:
+        for caveat in answer.caveats:  # before the first line, as in the plain text (rag.answer.text.render)
             parts.append(f"*{esc(caveat)}*")
+        parts.append(f"**{esc(direct_line(answer))}** {markers.links(answer.direct_sources)}")
         if answer.points:
             lines, group = [f"**{h['points']}**"], None
             for p in answer.points:
@@ -122,8 +122,8 @@ def clean_markdown(answer: Answer) -> str:
         if answer.suggestions:
             parts.append("Nearest topics in the library:\n\n" + "\n".join(f"- {md(t)}" for t in answer.suggestions))
     elif not answer.abstained:
-        parts.append(f"**{md(direct_line(answer))}** {md(brackets(answer.direct_sources))}")
         parts += [f"*{md(c)}*" for c in answer.caveats]
+        parts.append(f"**{md(direct_line(answer))}** {md(brackets(answer.direct_sources))}")
         if answer.points:
             parts.append(f"**{h['points']}**\n\n" + "\n".join(f"- {md(point_text(p))} {md(brackets(p.sources))}"
                                                                for p in answer.points))

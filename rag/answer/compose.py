@@ -22,7 +22,7 @@ from rag.answer.abstain import GENERIC, Abstention, abstention_reason, subject_t
 from rag.answer.evidence import (Candidate, EvidenceSet, Passage, Selection, candidates, direct_answer,
                                  with_antecedent)
 from rag.answer.figures import figure_gap
-from rag.answer.question import Question
+from rag.answer.question import Question, names_subject
 from rag.answer.sections import best_section
 from rag.answer.text import render
 from rag.answer.verdict import ASKING, decide_verdict, topic_of
@@ -291,8 +291,9 @@ def speaks_to(qualifier, question: Question, text: str, article: str, evidence: 
 def unaddressed(question: Question, quoted: list[tuple[str, str]], evidence: EvidenceSet) -> list[str]:
     """The question's qualifiers ("in pregnancy", "with alcohol") that no quoted (sentence, article id)
     speaks to."""
-    return [f"None of the quoted passages addresses {q.label}; this answer does not say how it applies there."
-            for q in question.qualifiers
+    title = evidence.titles.get(evidence.top, "")
+    return [f"None of the passages quoted below addresses {q.label}; they do not say how the answer applies there."
+            for q in question.qualifiers if not names_subject(q, title)
             if not any(speaks_to(q, question, text, article, evidence) for text, article in quoted)]
 
 

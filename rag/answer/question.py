@@ -54,6 +54,14 @@ def qualifiers_in(text: str) -> list[Qualifier]:
     return [q for q, phrases in _qualifier_table() if any(_contains(seq, p) for p in phrases)]
 
 
+def names_subject(qualifier: Qualifier, title: str) -> bool:
+    """Is the qualifier part of what the article is about rather than a restriction of it? "kidney
+    disease" in "How many people are affected by medullary cystic kidney disease?" is the subject when the
+    article answering is titled by it; so is "nursing home" for a study of nursing homes."""
+    seq = stem_sequence(title)
+    return any(_contains(seq, p) for q, phrases in _qualifier_table() if q.name == qualifier.name for p in phrases)
+
+
 @dataclass
 class Question:
     text: str  # the user's own words

@@ -73,9 +73,11 @@ def render(answer: Answer) -> str:
             lines += ["", "Nearest topics in the library:"] + [f"- {t}" for t in answer.suggestions]
         lines += ["", disclaimer]
         return "\n".join(lines)
-    lines.append(f"{direct_line(answer)} {brackets(answer.direct_sources)}")
+    # What the library does not address comes before what it says: the first line read is never a
+    # general statement that looks like the answer for the pregnancy, the child or the alcohol asked about.
     for caveat in answer.caveats:
         lines.append(f"Note: {caveat}")
+    lines.append(f"{direct_line(answer)} {brackets(answer.direct_sources)}")
     if answer.points:
         lines += ["", h["points"]]
         group = None
