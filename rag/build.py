@@ -22,7 +22,7 @@ from rag.documents import Article, Chunk
 from rag.embedding import Embedder, default_threads, embedder_for, resolve_model, set_threads
 from rag.corpus import changes, marker_warnings, parse_corpus  # noqa: F401  (marker_warnings: re-exported)
 from rag.ingest import Skipped
-from rag.store import IndexProblem, IndexStore, write_generation
+from rag.store import IndexProblem, IndexStore, embedded_with, write_generation
 
 LOCK_NAME = ".build.lock"
 
@@ -78,11 +78,6 @@ def _previous(index_dir: Path, model_id: str, chunker: dict, warnings: list[str]
     if store.fallback:
         warnings.append(store.fallback)
     return store
-
-
-def _backends(model: dict) -> set[str]:
-    """The backends whose vectors a generation holds (a manifest from before backends existed: torch)."""
-    return set(model.get("backends") or [model.get("backend", "torch")])
 
 
 def build_index(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embedder | None = None,
@@ -144,7 +139,7 @@ def _build(corpus_dir: Path, index_dir: Path, settings: Settings, embedder: Embe
         model["spec"] = settings.model
         # Vectors re-used from the previous generation may come from another backend (they agree to a
         # cosine of 0.99999); the manifest lists every backend whose vectors the generation holds.
-        reused_backends = _backends(previous.manifest["model"]) if any(reused for *_, reused in plan) else set()
+        reused_backends = set(embedded_with(previous.manifest["model"])) if any(reused for *_, reused in plan) else set()
         model["backends"] = sorted(reused_backends | {embedder.backend})
         spans = []
         for c in fresh:

@@ -217,7 +217,7 @@ def index_status(
 ) -> None:
     """Counts, model and generation of the index, and the articles changed on disk since it was built."""
     from rag.corpus import changes, parse_corpus
-    from rag.store import IndexProblem, IndexStore, generations
+    from rag.store import IndexProblem, IndexStore, embedded_with, generations
 
     settings = load_settings(config).with_overrides(corpus_dir=corpus, index_dir=index)
     try:
@@ -231,7 +231,7 @@ def index_status(
     out.print(f"Index {settings.index_dir}: generation {m['generation']} built {m['built_at']} in {m['build_seconds']} s",
               highlight=False, soft_wrap=True)
     out.print(f"  {c['articles']} articles, {c['chunks']} chunks, {c['references']} references; model {m['model']['id']} "
-              f"({m['model']['dimension']} dimensions, embedded with {', '.join(m['model'].get('backends') or [m['model'].get('backend', 'torch')])}); chunks of {m['chunker']['max_tokens']} tokens", highlight=False,
+              f"({m['model']['dimension']} dimensions, embedded with {', '.join(embedded_with(m['model']))}); chunks of {m['chunker']['max_tokens']} tokens", highlight=False,
               soft_wrap=True)
     kind = m.get("index", {"kind": "flat"})
     out.print("  vector index: " + ("exact (flat inner product)" if kind["kind"] == "flat" else

@@ -497,6 +497,12 @@ class IndexStore:
             self._db.close()
 
 
+def embedded_with(model: dict) -> list[str]:
+    """The backends whose vectors a generation holds, from its manifest's `model` (a manifest from before
+    backends were recorded: torch)."""
+    return sorted(set(model.get("backends") or [model.get("backend", "torch")]))
+
+
 def check_compatible(manifest: dict, index_dir: Path, model_id: str | None, dimension: int | None) -> None:
     """The model must be the configured one and give vectors of the index's dimension. The backend that
     ran it is recorded (manifest model.backend, .backends) but not compared: torch, onnx and openvino
