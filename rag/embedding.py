@@ -280,13 +280,19 @@ class ExportedEmbedder(Embedder):
         with ThreadPoolExecutor(min(self.threads, len(feeds)), thread_name_prefix="embed") as pool:
             return list(pool.map(lambda f: run(f, want_tokens), feeds))
 
-    def _outputs(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def _by_length(self, texts: list[str], want_tokens: bool):
+        """The texts' encodings, and their batches (indices into `texts`, longest first) with each batch's
+        (token embeddings or None, sentence embeddings)."""
         encodings = self._encode_texts(texts)
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
         batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
-        ran = self._batches([self._feeds([encodings[i] for i in batch]) for batch in batches], True)
+        ran = self._batches([self._feeds([encodings[i] for i in batch]) for batch in batches], want_tokens)
+        return encodings, zip(batches, ran)
+
+    def _outputs(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        encodings, ran = self._by_length(texts, True)
         results: list = [None] * len(texts)
-        for batch, (tokens, sentences) in zip(batches, ran):
+        for batch, (tokens, sentences) in ran:
             for row, i in enumerate(batch):
                 n = len(encodings[i].ids)
                 results[i] = (tokens[row, :n], np.asarray(encodings[i].offsets, dtype=np.int64).reshape(-1, 2),
@@ -298,11 +304,7 @@ class ExportedEmbedder(Embedder):
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), step):
             part = list(texts[start : start + step])
-            encodings = self._encode_texts(part)
-            order = sorted(range(len(part)), key=lambda i: -len(encodings[i].ids))
-            batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
-            ran = self._batches([self._feeds([encodings[i] for i in batch]) for batch in batches], False)
-            for batch, (_, sentences) in zip(batches, ran):
+            for batch, (_, sentences) in self._by_length(part, False)[1]:
                 out[[start + i for i in batch]] = sentences
             if progress:
                 progress(len(part))
@@ -311,8 +313,7 @@ class ExportedEmbedder(Embedder):
     def encode_query(self, text: str) -> np.ndarray:
         encoding = self.tokenizer.encode(text.lower() if self.lower else text)
         _, sentence = self._run(self._feeds([encoding]), False)
-        v = np.asarray(sentence, dtype=np.float32).reshape(1, -1)
-        return v / max(float(np.linalg.norm(v)), 1e-12)
+        return _unit(np.asarray(sentence, dtype=np.float32).reshape(1, -1))
 
     def pieces(self, word: str) -> list[str]:
         # The one tokenizer, truncating: a word is never near max_seq_length pieces (and one that long is
